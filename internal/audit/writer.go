@@ -1,0 +1,236 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/rampart/rampart/internal/store"
+)
+
+// ErrClosed is returned by [Writer.Record] after [Writer.Close].
+var ErrClosed = errors.New("audit: writer closed")
+
+// Options configure a [Writer]. The zero value is usable.
+type Options struct {
+	// MaxBatch caps the events written in one AppendAudit call (default 1024).
+	MaxBatch int
+	// Sensitive is applied to every event's requestParameters,
+	// responseElements and additionalEventData, in addition to [Baseline].
+	Sensitive Sensitive
+	// Now and Rand fill eventTime and eventID when the event lacks them
+	// (default time.Now and crypto/rand), so tests need not sleep or guess.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Writer stores events durably with group commit: one goroutine takes
+// everything queued, writes it in one [store.Store.AppendAudit] call (one
+// transaction, one fsync) and wakes every waiter. An idle writer flushes a
+// lone event at once; under load, events queue while a write is in flight
+// and go out together in the next one. There is no timer.
+type Writer struct {
+	st        store.Store
+	opts      Options
+	sensitive Sensitive
+
+	mu      sync.Mutex
+	queue   []*pending
+	closed  bool
+	wake    chan struct{} // capacity 1
+	done    chan struct{} // closed when the loop has drained and exited
+	closing sync.Once
+}
+
+type pending struct {
+	row store.AuditRow
+	err chan error // capacity 1
+}
+
+var pendingPool = sync.Pool{New: func() any { return &pending{err: make(chan error, 1)} }}
+
+// NewWriter starts a Writer on st. Call Close to stop it.
+func NewWriter(st store.Store, opts Options) *Writer {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Writer{
+		st:        st,
+		opts:      opts,
+		sensitive: Any(Baseline, opts.Sensitive),
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// Record completes e's defaults, redacts it, and returns once it is durably
+// stored (or storing it failed). Defaults: eventVersion [EventVersion],
+// eventTime now, eventID a random UUID, eventType "AwsApiCall",
+// eventCategory "Management", managementEvent true, userIdentity.type
+// "Unknown". Record modifies e (defaults and redaction) and does not keep it.
+//
+// If ctx ends first Record returns ctx.Err(); the event may still be stored.
+func (w *Writer) Record(ctx context.Context, e *Event) error {
+	row, err := w.row(e)
+	if err != nil {
+		return err
+	}
+	p := pendingPool.Get().(*pending)
+	p.row = row
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		pendingPool.Put(p)
+		return ErrClosed
+	}
+	w.queue = append(w.queue, p)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default: // the loop is already awake or will look at the queue before sleeping
+	}
+	select {
+	case err := <-p.err:
+		p.row = store.AuditRow{}
+		pendingPool.Put(p)
+		return err
+	case <-ctx.Done():
+		// p stays with the loop, which will send into its buffered channel;
+		// it is not returned to the pool.
+		return ctx.Err()
+	}
+}
+
+// row fills defaults, redacts and encodes e.
+func (w *Writer) row(e *Event) (store.AuditRow, error) {
+	if e.EventVersion == "" {
+		e.EventVersion = EventVersion
+	}
+	if e.EventTime.IsZero() {
+		e.EventTime = Time{w.opts.Now()}
+	}
+	e.EventTime = Time{e.EventTime.UTC()}
+	if e.EventID == "" {
+		id, err := NewEventID(w.opts.Rand)
+		if err != nil {
+			return store.AuditRow{}, err
+		}
+		e.EventID = id
+	}
+	if e.EventType == "" {
+		e.EventType = EventTypeAwsAPICall
+	}
+	if e.EventCategory == "" {
+		e.EventCategory = CategoryManagement
+		e.ManagementEvent = true
+	}
+	if e.UserIdentity.Type == "" {
+		e.UserIdentity.Type = IdentityUnknown
+	}
+	var err error
+	if e.RequestParameters, err = w.redact(e.RequestParameters); err != nil {
+		return store.AuditRow{}, fmt.Errorf("audit: requestParameters: %w", err)
+	}
+	if e.ResponseElements, err = w.redact(e.ResponseElements); err != nil {
+		return store.AuditRow{}, fmt.Errorf("audit: responseElements: %w", err)
+	}
+	if e.AdditionalData, err = w.redact(e.AdditionalData); err != nil {
+		return store.AuditRow{}, fmt.Errorf("audit: additionalEventData: %w", err)
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return store.AuditRow{}, fmt.Errorf("audit: encode event: %w", err)
+	}
+	account := e.RecipientAccountID
+	if account == "" {
+		account = e.UserIdentity.AccountID
+	}
+	return store.AuditRow{
+		Time:    e.EventTime.Time,
+		Account: account,
+		Region:  e.AWSRegion,
+		EventID: e.EventID,
+		Body:    body,
+	}, nil
+}
+
+// redact hides sensitive members of a requestParameters-like value. Its root
+// must be an object (or null): CloudTrail writes nothing else there but
+// [Hidden], and a string or list at the root has no member names to judge
+// by (a JSON document passed as a Go string would be stored verbatim), so
+// any other root is replaced by Hidden.
+func (w *Writer) redact(v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	r, err := Redact(v, w.sensitive)
+	if err != nil {
+		return nil, err
+	}
+	switch r.(type) {
+	case nil, map[string]any:
+		return r, nil
+	}
+	return Hidden, nil
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	var batch []*pending
+	rows := make([]store.AuditRow, 0, 64)
+	for {
+		w.mu.Lock()
+		n := min(len(w.queue), w.opts.MaxBatch)
+		batch = append(batch[:0], w.queue[:n]...)
+		// Shift the rest down rather than reslicing, so the queue's backing array is reused.
+		rest := copy(w.queue, w.queue[n:])
+		clear(w.queue[rest:])
+		w.queue = w.queue[:rest]
+		closed := w.closed
+		w.mu.Unlock()
+
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-w.wake
+			continue
+		}
+		rows = rows[:0]
+		for _, p := range batch {
+			rows = append(rows, p.row)
+		}
+		// Not the caller's context: a batch serves many callers, and a
+		// cancelled one must not fail the others.
+		err := w.st.AppendAudit(context.Background(), rows)
+		for _, p := range batch {
+			p.err <- err
+		}
+		clear(batch)
+	}
+}
+
+// Close stops accepting events, waits until every queued event is written,
+// and returns. It does not close the store.
+func (w *Writer) Close() error {
+	w.closing.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	})
+	<-w.done
+	return nil
+}

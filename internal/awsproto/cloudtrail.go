@@ -1,0 +1,128 @@
+package awsproto
+
+import (
+	"encoding/base64"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Hidden replaces sensitive values in the audit record, as CloudTrail does.
+const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+// secretNames are members that hold secret material even where a model does
+// not mark their shape sensitive (STS's session token, for one). Their
+// values never reach the audit record.
+var secretNames = map[string]bool{
+	"sessiontoken": true, "secretaccesskey": true, "password": true, "oldpassword": true, "newpassword": true,
+	"privatekey": true, "plaintext": true, "secretstring": true, "secretbinary": true, "tokencode": true,
+	"authenticationcode1": true, "authenticationcode2": true, "samlassertion": true, "webidentitytoken": true,
+	"base32stringseed": true, "qrcodepng": true, "importtoken": true, "encryptedkeymaterial": true,
+	"authorizationmessage": true, "decodedmessage": true,
+}
+
+// Params renders v, a pointer to a value of s.GoType, the way CloudTrail
+// writes requestParameters and responseElements: member names in lower camel
+// case, absent members left out, timestamps in ISO 8601, blobs in base64, and
+// every sensitive value replaced by [Hidden]. It returns nil for a nil value.
+func Params(s *Shape, v any) map[string]any {
+	if s == nil || v == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return nil
+		}
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct || s.Kind != KindStructure {
+		return nil
+	}
+	out, _ := params(s, rv, 0).(map[string]any)
+	return out
+}
+
+func params(s *Shape, v reflect.Value, depth int) any {
+	if depth > 32 {
+		return nil
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if s.Sensitive {
+		return Hidden
+	}
+	switch s.Kind {
+	case KindStructure:
+		if v.Kind() != reflect.Struct {
+			return nil
+		}
+		out := map[string]any{}
+		for _, m := range s.Members {
+			if m.Location == "header" || m.Location == "headers" {
+				continue
+			}
+			f := v.Field(m.Field)
+			if isAbsent(f) {
+				continue
+			}
+			name := LowerCamel(m.Name)
+			if secretNames[strings.ToLower(m.Name)] {
+				out[name] = Hidden
+				continue
+			}
+			if p := params(m.Shape, f, depth+1); p != nil {
+				out[name] = p
+			}
+		}
+		return out
+	case KindList:
+		if v.Kind() != reflect.Slice {
+			return nil
+		}
+		out := make([]any, 0, v.Len())
+		for i := 0; i < v.Len(); i++ {
+			out = append(out, params(s.Member.Shape, v.Index(i), depth+1))
+		}
+		return out
+	case KindMap:
+		if v.Kind() != reflect.Map {
+			return nil
+		}
+		out := map[string]any{}
+		iter := v.MapRange()
+		for iter.Next() {
+			out[iter.Key().String()] = params(s.Value.Shape, iter.Value(), depth+1)
+		}
+		return out
+	case KindBlob:
+		if v.Kind() == reflect.Slice {
+			return base64.StdEncoding.EncodeToString(v.Bytes())
+		}
+	case KindTimestamp:
+		if t, ok := v.Interface().(time.Time); ok {
+			return t.UTC().Format(time.RFC3339)
+		}
+	case KindDocument:
+		if v.Kind() == reflect.Slice {
+			return string(v.Bytes())
+		}
+	default:
+		return v.Interface()
+	}
+	return nil
+}
+
+func isAbsent(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return v.IsNil()
+	case reflect.String:
+		return v.Len() == 0
+	}
+	return false
+}

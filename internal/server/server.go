@@ -1,0 +1,453 @@
+// Package server is rampart's HTTP front door: one endpoint for every
+// service. It routes a request to its service (credential scope, X-Amz-Target,
+// Action=, or the REST path) and operation, authenticates it (Signature V4),
+// decodes it with the service's wire protocol, authorizes it, runs the
+// handler, encodes the answer, and records the call in the audit trail before
+// the answer leaves.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rampart/rampart/internal/api"
+	"github.com/rampart/rampart/internal/audit"
+	"github.com/rampart/rampart/internal/authn"
+	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/awsproto"
+	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/sigv4"
+)
+
+// DefaultMaxBodyBytes is the largest request body rampart reads: AWS's
+// largest inputs in these APIs (a 64 KiB secret, a 10,240-character role
+// policy, a SAML assertion) fit with room to spare. Larger bodies get 413
+// RequestEntityTooLarge in the protocol's shape.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config is what a Server needs.
+type Config struct {
+	Registry     *service.Registry
+	Authn        *authn.Authenticator
+	Audit        *audit.Writer
+	Logger       *slog.Logger
+	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
+	Now          func() time.Time // nil: time.Now
+	Rand         io.Reader        // nil: crypto/rand
+}
+
+// Server serves the AWS APIs over HTTP. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	verifier *sigv4.Verifier
+	metrics  *metrics
+	router   *router
+}
+
+// New returns a Server.
+func New(cfg Config) *Server {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		verifier: sigv4.NewVerifier(),
+		metrics:  newMetrics(),
+		router:   newRouter(api.Services()),
+	}
+}
+
+// Paths of rampart's own endpoints; no AWS API uses a path under /_rampart/.
+const (
+	PathHealth  = "/_rampart/health"
+	PathMetrics = "/_rampart/metrics"
+)
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case PathHealth:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+		return
+	case PathMetrics:
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		s.metrics.write(w)
+		return
+	}
+	start := time.Now()
+	x := &exchange{s: s, r: r, start: start, now: s.cfg.Now().UTC(), requestID: newRequestID(s.cfg.Rand)}
+	x.serve()
+	x.finish(w)
+	s.metrics.observe(x.serviceName(), x.operationName(), x.outcome(), time.Since(start))
+}
+
+// exchange is one request on its way through the server.
+type exchange struct {
+	s         *Server
+	r         *http.Request
+	start     time.Time
+	now       time.Time
+	requestID string
+
+	body    []byte
+	svc     *awsproto.Service
+	proto   awsproto.Protocol
+	op      *awsproto.Operation
+	auth    *sigv4.Auth
+	call    *service.Call
+	in, out any
+	err     *awsproto.Error
+	resp    bufferedResponse
+	denied  bool
+}
+
+func (x *exchange) serviceName() string {
+	if x.svc == nil {
+		return "unknown"
+	}
+	return x.svc.Name
+}
+
+func (x *exchange) operationName() string {
+	if x.op == nil {
+		return "unknown"
+	}
+	return x.op.Name
+}
+
+func (x *exchange) outcome() string {
+	switch {
+	case x.err == nil:
+		return "ok"
+	case x.err.Status >= 500:
+		return "server_error"
+	case x.denied:
+		return "denied"
+	}
+	return "client_error"
+}
+
+func (x *exchange) serve() {
+	r := x.r
+	// Identify the service before reading the body: errors must come back
+	// in its protocol's shape. The signature, when present, names it.
+	auth, authErr := sigv4.Parse(r)
+	x.auth = auth
+	body, tooLarge, readErr := readBody(r, x.s.cfg.MaxBodyBytes)
+	x.body = body
+	x.svc = x.s.router.service(r, auth, body)
+	if x.svc == nil {
+		x.svc = x.s.router.fallback(r)
+	}
+	x.proto = protocolFor(x.svc.Protocol)
+	if tooLarge {
+		x.fail(&awsproto.Error{Code: awsproto.CodeRequestEntityTooLarge, Status: http.StatusRequestEntityTooLarge, Sender: true,
+			Message: fmt.Sprintf("Request body must not exceed %d bytes", x.s.cfg.MaxBodyBytes)})
+		return
+	}
+	if readErr != nil {
+		x.fail(&awsproto.Error{Code: x.proto.CommonCode(awsproto.CodeSerialization), Status: 400, Sender: true, Message: "Could not read the request body"})
+		return
+	}
+	if !x.s.router.known(x.svc) {
+		x.fail(unknownService())
+		return
+	}
+	req := &awsproto.Request{HTTP: r, Body: body}
+	op, err := x.proto.Operation(x.svc, req)
+	if err != nil {
+		// Unauthenticated and unroutable: AWS reports the missing signature first.
+		if authErr != nil && !isNoAuthService(x.svc) {
+			x.failAuth(authErr)
+			return
+		}
+		x.fail(awsproto.AsError(err))
+		return
+	}
+	x.op = op
+	x.call = &service.Call{
+		RequestID: x.requestID,
+		Operation: op,
+		SourceIP:  sourceIP(r),
+		UserAgent: r.UserAgent(),
+		Secure:    r.TLS != nil,
+		Now:       x.now,
+		Rand:      x.s.cfg.Rand,
+	}
+	if !x.authenticate(authErr) {
+		return
+	}
+	h := x.s.cfg.Registry.Lookup(op)
+	if h == nil {
+		x.fail(&awsproto.Error{Code: awsproto.CodeNotImplemented, Status: http.StatusNotImplemented, Sender: false,
+			Message: fmt.Sprintf("rampart does not serve %s %s yet", x.svc.ID, op.Name)})
+		return
+	}
+	in := h.NewInput()
+	x.in = in
+	if op.Input != nil {
+		if err := x.proto.Decode(op, req, in); err != nil {
+			x.fail(awsproto.AsError(err))
+			return
+		}
+	}
+	if err := h.Authorize(r.Context(), x.call, in); err != nil {
+		var d *authz.Denied
+		if errors.As(err, &d) {
+			x.denied = true
+			x.fail(&awsproto.Error{Code: x.proto.CommonCode(awsproto.CodeAccessDenied), Status: accessDeniedStatus(x.svc), Sender: true, Message: d.Message})
+			return
+		}
+		x.fail(awsproto.AsError(err))
+		return
+	}
+	ctx := service.WithCall(r.Context(), x.call)
+	out, err := x.do(ctx, h, in)
+	if err != nil {
+		x.fail(awsproto.AsError(err))
+		return
+	}
+	x.out = out
+	var encodeOut any
+	if op.Output != nil {
+		encodeOut = out
+	}
+	if err := x.proto.Encode(&x.resp, op, encodeOut, x.requestID); err != nil {
+		x.resp.reset()
+		x.fail(awsproto.Internal(fmt.Errorf("encode %s: %w", op.Name, err)))
+	}
+}
+
+// do runs the handler; a panic becomes InternalFailure, with the stack in the log.
+func (x *exchange) do(ctx context.Context, h *service.Handler, in any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.s.log.Error("handler panic", "service", x.svc.Name, "operation", x.op.Name, "requestId", x.requestID, "panic", fmt.Sprint(p))
+			out, err = nil, awsproto.Internal(fmt.Errorf("panic in %s.%s", x.svc.Name, x.op.Name))
+		}
+	}()
+	return h.Do(ctx, in)
+}
+
+// authenticate resolves the caller; false means the request has failed.
+func (x *exchange) authenticate(authErr error) bool {
+	if x.op.NoAuth && x.auth == nil {
+		return true // anonymous, as AWS allows for this operation
+	}
+	if authErr != nil {
+		x.failAuth(authErr)
+		return false
+	}
+	cred, err := x.s.cfg.Authn.Lookup(x.r.Context(), x.auth.AccessKeyID)
+	if errors.Is(err, authn.ErrUnknownKey) || (err == nil && !cred.Active) {
+		x.failAuth(sigv4.ErrInvalidClientTokenID())
+		return false
+	}
+	if err != nil {
+		x.fail(awsproto.Internal(err))
+		return false
+	}
+	if x.auth.SecurityToken != "" {
+		// Long-term keys carry no session token; a token with one is forged or
+		// belongs to another key (temporary credentials arrive with STS).
+		x.failAuth(sigv4.ErrInvalidClientTokenID())
+		return false
+	}
+	sum := sha256.Sum256(x.body)
+	if err := x.s.verifier.Verify(x.r, x.auth, cred.Secret, hex.EncodeToString(sum[:]), x.now); err != nil {
+		x.failAuth(err)
+		return false
+	}
+	p := cred.Principal
+	p.AccessKeyID = x.auth.AccessKeyID
+	x.call.Principal = &p
+	x.call.Region = x.auth.Region
+	return true
+}
+
+func (x *exchange) failAuth(err error) {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		x.fail(awsproto.Internal(err))
+		return
+	}
+	if x.svc.Protocol == "query" || x.svc.Protocol == "ec2" {
+		x.fail(&awsproto.Error{Code: se.Kind.Code(), Message: se.Message, Status: se.Kind.Status(), Sender: true})
+		return
+	}
+	x.fail(&awsproto.Error{Code: se.Kind.JSONCode(), Message: se.Message, Status: jsonAuthStatus(se.Kind), Sender: true})
+}
+
+// jsonAuthStatus: the json services answer every authentication failure
+// with 400 (DynamoDB's recorded answers; KMS and Secrets Manager alike).
+func jsonAuthStatus(sigv4.Kind) int { return 400 }
+
+// accessDeniedStatus: query services answer AccessDenied with 403; the json
+// services (KMS, Secrets Manager, Organizations) with 400.
+func accessDeniedStatus(svc *awsproto.Service) int {
+	if svc.Protocol == "json" {
+		return 400
+	}
+	return 403
+}
+
+func (x *exchange) fail(err *awsproto.Error) {
+	x.err = err
+	if err.Status >= 500 {
+		x.s.log.Error("request failed", "service", x.serviceName(), "operation", x.operationName(), "requestId", x.requestID, "code", err.Code, "cause", err.Cause())
+	}
+	x.resp.reset()
+	x.proto.EncodeError(&x.resp, x.svc, err, x.requestID)
+}
+
+// finish records the call and sends the answer. The audit record is durable
+// before the first byte of the answer leaves.
+func (x *exchange) finish(w http.ResponseWriter) {
+	if x.s.cfg.Audit != nil {
+		if err := x.s.cfg.Audit.Record(x.r.Context(), x.event()); err != nil {
+			// Without its record, the call must not appear to have happened
+			// to the caller: answer 500. (The handler's transaction has
+			// committed; the record of it is what failed.)
+			x.s.log.Error("audit record failed", "requestId", x.requestID, "err", err)
+			x.err = awsproto.Internal(err)
+			x.resp.reset()
+			x.proto.EncodeError(&x.resp, x.svc, x.err, x.requestID)
+		}
+	}
+	h := w.Header()
+	for k, v := range x.resp.header {
+		h[k] = v
+	}
+	h.Set("x-amzn-RequestId", x.requestID)
+	h.Set("Date", x.now.Format(http.TimeFormat))
+	status := x.resp.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h.Set("Content-Length", fmt.Sprint(x.resp.buf.Len()))
+	w.WriteHeader(status)
+	w.Write(x.resp.buf.Bytes())
+}
+
+func unknownService() *awsproto.Error {
+	return &awsproto.Error{Code: "UnknownService", Status: 400, Sender: true,
+		Message: "rampart could not tell which AWS service this request is for: sign it with Signature V4 (the credential scope names the service) or name the operation with X-Amz-Target or Action="}
+}
+
+func isNoAuthService(svc *awsproto.Service) bool {
+	for _, op := range svc.Operations {
+		if op.NoAuth {
+			return true
+		}
+	}
+	return false
+}
+
+// readBody reads at most max bytes; tooLarge reports a longer body.
+func readBody(r *http.Request, max int64) (body []byte, tooLarge bool, err error) {
+	if r.Body == nil {
+		return nil, false, nil
+	}
+	if r.ContentLength > max {
+		return nil, true, nil
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	n, err := io.Copy(&buf, io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if n > max {
+		return nil, true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// newRequestID returns a random UUID, as AWS request ids are.
+func newRequestID(rnd io.Reader) string {
+	var b [16]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		panic("server: no randomness: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// bufferedResponse holds the answer until the audit record is written.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header {
+	if b.header == nil {
+		b.header = http.Header{}
+	}
+	return b.header
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.buf.Write(p)
+}
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedResponse) reset() {
+	b.header = nil
+	b.status = 0
+	b.buf.Reset()
+}
+
+var _ = strings.ToLower
