@@ -16,6 +16,7 @@ import (
 
 	"github.com/rampart/rampart/internal/audit"
 	"github.com/rampart/rampart/internal/authn"
+	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/barrier"
 	"github.com/rampart/rampart/internal/server"
 	"github.com/rampart/rampart/internal/service"
@@ -53,8 +54,17 @@ type Rampart struct {
 	log      *slog.Logger
 }
 
-// Registry returns the registry of every served operation.
-func Registry() *service.Registry {
+// Deps are what services are built from. Registration itself touches none
+// of them, so Registry(Deps{}) lists the served operations (the README table).
+type Deps struct {
+	Store   store.Store
+	Barrier *barrier.Barrier
+	Authn   *authn.Authenticator
+}
+
+// Registry returns the registry of every served operation: one line per
+// service.
+func Registry(d Deps) *service.Registry {
 	r := service.NewRegistry()
 	sts.New().Register(r)
 	return r
@@ -83,11 +93,13 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 		st.Close()
 		return nil, fmt.Errorf("first account: %w", err)
 	}
-	rp := &Rampart{Store: st, Barrier: b, Authn: authn.New(st, b), Registry: Registry(), log: cfg.Logger}
+	rp := &Rampart{Store: st, Barrier: b, Authn: authn.New(st, b), log: cfg.Logger}
+	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn})
 	rp.Audit = audit.NewWriter(st, audit.Options{})
 	rp.Handler = server.New(server.Config{
 		Registry:     rp.Registry,
 		Authn:        rp.Authn,
+		Authz:        authz.RootOnly{},
 		Audit:        rp.Audit,
 		Logger:       cfg.Logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,

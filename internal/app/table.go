@@ -20,7 +20,7 @@ const (
 // rampart knows, with how many of its operations the registry serves.
 func ServicesTable() string {
 	served := map[string]int{}
-	for _, h := range Registry().Handlers() {
+	for _, h := range Registry(Deps{}).Handlers() {
 		served[h.Operation.Service.Name]++
 	}
 	svcs := api.Services()

@@ -24,7 +24,7 @@ func TestReadmeServicesTable(t *testing.T) {
 // authorization rule (service.Handle panics), so building the registry
 // proves every served operation has one; this checks each carries its action.
 func TestEveryOperationHasARule(t *testing.T) {
-	hs := Registry().Handlers()
+	hs := Registry(Deps{}).Handlers()
 	if len(hs) == 0 {
 		t.Fatal("no operation is served")
 	}

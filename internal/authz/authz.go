@@ -1,7 +1,9 @@
 package authz
 
 import (
+	"context"
 	"fmt"
+	"time"
 )
 
 // Request is what an operation asks permission for.
@@ -14,6 +16,13 @@ type Request struct {
 	Resource *Resource
 	// Keys are the operation's own condition keys.
 	Keys map[string][]string
+
+	// The request's context, for the global condition keys.
+	SourceIP  string
+	UserAgent string
+	Secure    bool
+	Region    string
+	Time      time.Time
 }
 
 // Resource is a resource as authorization sees it.
@@ -30,6 +39,15 @@ type Resource struct {
 	Tags       map[string]string
 }
 
+// Checker decides requests. The server hands one to every call
+// (service.Call.Authz); handlers use it for checks beyond their rule
+// (iam:PassRole, a second resource).
+type Checker interface {
+	// Authorize returns nil when the request is allowed, a *Denied in AWS's
+	// words when it is not, or another error when deciding failed.
+	Authorize(ctx context.Context, r *Request) error
+}
+
 // Denied is a refusal, in AWS's words.
 type Denied struct {
 	Message string
@@ -37,16 +55,22 @@ type Denied struct {
 
 func (d *Denied) Error() string { return d.Message }
 
-// Authorize decides a request.
-//
-// Until the policy engine is wired in (issue 3/4), only the root user of an
-// account is allowed: it is the only principal that exists, and denying by
-// default is the safe answer for any other.
-func Authorize(r *Request) error {
+// RootOnly allows the root user of an account and denies everyone else: the
+// safe answer while no identity has policies to evaluate.
+type RootOnly struct{}
+
+// Authorize implements Checker.
+func (RootOnly) Authorize(_ context.Context, r *Request) error {
 	if r.Principal != nil && r.Principal.Type == Root {
 		return nil
 	}
-	who := "Anonymous"
+	return &Denied{Message: DeniedMessage(r, "no identity-based policy allows the "+r.Action+" action")}
+}
+
+// DeniedMessage renders AWS's AccessDenied wording:
+// "User: ARN is not authorized to perform: ACTION on resource: RES because REASON".
+func DeniedMessage(r *Request, because string) string {
+	who := "anonymous"
 	if r.Principal != nil {
 		who = r.Principal.ARN
 	}
@@ -56,5 +80,5 @@ func Authorize(r *Request) error {
 	} else if len(r.Resources) > 0 {
 		res = r.Resources[0]
 	}
-	return &Denied{Message: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", who, r.Action, res, r.Action)}
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because %s", who, r.Action, res, because)
 }

@@ -40,6 +40,7 @@ const DefaultMaxBodyBytes = 1 << 20
 type Config struct {
 	Registry     *service.Registry
 	Authn        *authn.Authenticator
+	Authz        authz.Checker // nil: authz.RootOnly
 	Audit        *audit.Writer
 	Logger       *slog.Logger
 	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
@@ -69,6 +70,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Authz == nil {
+		cfg.Authz = authz.RootOnly{}
 	}
 	return &Server{
 		cfg:      cfg,
@@ -196,6 +200,7 @@ func (x *exchange) serve() {
 		Secure:    r.TLS != nil,
 		Now:       x.now,
 		Rand:      x.s.cfg.Rand,
+		Authz:     x.s.cfg.Authz,
 	}
 	if !x.authenticate(authErr) {
 		return

@@ -27,6 +27,15 @@ type Call struct {
 	Secure    bool      // TLS
 	Now       time.Time // the request's time: handlers use it, never time.Now
 	Rand      io.Reader // randomness for ids and keys: handlers use it, never crypto/rand directly
+	// Authz decides authorization requests; handlers use it for checks
+	// beyond their rule (iam:PassRole, a second resource).
+	Authz authz.Checker
+}
+
+// Request returns an authorization request for action by the caller,
+// carrying the call's context (source IP, TLS, region, time).
+func (c *Call) Request(action string) *authz.Request {
+	return &authz.Request{Principal: c.Principal, Action: action, SourceIP: c.SourceIP, UserAgent: c.UserAgent, Secure: c.Secure, Region: c.Region, Time: c.Now}
 }
 
 type callKey struct{}
@@ -127,7 +136,7 @@ func Handle[I, O any](r *Registry, op *awsproto.Operation, fn func(ctx context.C
 		if rule.NoPermission {
 			return nil
 		}
-		req := &authz.Request{Principal: c.Principal, Action: rule.Action}
+		req := c.Request(rule.Action)
 		switch {
 		case rule.Resource != nil:
 			res, err := rule.Resource(ctx, c, in.(*I))
@@ -144,7 +153,7 @@ func Handle[I, O any](r *Registry, op *awsproto.Operation, fn func(ctx context.C
 			req.Keys = map[string][]string{}
 			rule.Context(c, in.(*I), req.Keys)
 		}
-		return authz.Authorize(req)
+		return c.Authz.Authorize(ctx, req)
 	}
 	r.handlers[op] = h
 }
