@@ -2,6 +2,12 @@
 // the policies that apply to the request and asks the policy engine.
 package authz
 
+import (
+	"time"
+
+	"github.com/rampart/rampart/internal/policy"
+)
+
 // PrincipalType is the kind of caller, spelled as CloudTrail's
 // userIdentity.type and aws:PrincipalType spell it.
 type PrincipalType string
@@ -24,4 +30,27 @@ type Principal struct {
 	ID          string
 	Name        string // user name, role name or federated user name
 	AccessKeyID string // the key that signed the request
+
+	// For role sessions: the role (its ARN with path, and its AROA… id)
+	// and the session name.
+	RoleARN     string
+	RoleID      string
+	SessionName string
+	// Session is set for temporary credentials (AssumedRole, FederatedUser,
+	// and IAM users' GetSessionToken sessions).
+	Session *Session
+}
+
+// Session is what temporary credentials carry into every authorization.
+type Session struct {
+	Policies          []*policy.Policy  // session policies (Policy + PolicyArns); none: not limited
+	Tags              map[string]string // session tags (aws:PrincipalTag/… override the role's)
+	TransitiveTagKeys []string
+	SourceIdentity    string
+	MFAAuthenticated  bool
+	MFAAuthTime       time.Time // aws:MultiFactorAuthAge counts from here
+	IssuedAt          time.Time // aws:TokenIssueTime
+	Expiration        time.Time
+	Chained           bool   // created by a role session (role chaining)
+	IssuerARN         string // the user or role the session was issued for
 }
