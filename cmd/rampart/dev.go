@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rampart/rampart/internal/app"
@@ -48,6 +49,18 @@ func runDev(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("RAMPART_CPUPROFILE"); path != "" {
+		// For performance work: a CPU profile of the whole run, written at exit.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, RootAccessKey: *accessKey, RootSecretKey: *secretKey})
 	if err != nil {
 		return err

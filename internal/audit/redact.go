@@ -103,11 +103,41 @@ func jsonValue(v any) (any, error) {
 	case []byte:
 		return decode(x)
 	}
+	if plain(v, 0) {
+		return v, nil // already the generic model: walk it as it is
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("audit: redact: %w", err)
 	}
 	return decode(b)
+}
+
+// plain reports whether v is made only of maps with string keys, []any and
+// JSON scalars, so that redact can walk it without a JSON round trip.
+func plain(v any, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, string, bool, float64, int64, json.Number:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !plain(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, e := range x {
+			if !plain(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func decode(b []byte) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart/rampart/internal/store"
@@ -26,6 +27,12 @@ type Options struct {
 	// (default time.Now and crypto/rand), so tests need not sleep or guess.
 	Now  func() time.Time
 	Rand io.Reader
+	// CommitDelay is how long a write may wait for events that are on their
+	// way (see [Writer.Expect]) so that they share its commit, as
+	// PostgreSQL's commit_delay does with commit_siblings. The write never
+	// waits when no event is expected, so a lone request is not delayed.
+	// 0: never wait.
+	CommitDelay time.Duration
 }
 
 // Writer stores events durably with group commit: one goroutine takes
@@ -44,7 +51,19 @@ type Writer struct {
 	wake    chan struct{} // capacity 1
 	done    chan struct{} // closed when the loop has drained and exited
 	closing sync.Once
+
+	// expected counts events announced by Expect and not yet queued.
+	expected atomic.Int64
 }
+
+// Expect announces an event that will be recorded soon (the server calls it
+// when a request arrives); Record retires it. With Options.CommitDelay, a
+// write waits a little for expected events, so that under load each commit
+// (and its fsync) carries more of them.
+func (w *Writer) Expect() { w.expected.Add(1) }
+
+// Unexpect retires an Expect whose event will not be recorded.
+func (w *Writer) Unexpect() { w.expected.Add(-1) }
 
 type pending struct {
 	row store.AuditRow
@@ -94,6 +113,9 @@ func (w *Writer) Record(ctx context.Context, e *Event) error {
 	}
 	w.queue = append(w.queue, p)
 	w.mu.Unlock()
+	if w.expected.Load() > 0 {
+		w.expected.Add(-1)
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default: // the loop is already awake or will look at the queue before sleeping
@@ -205,6 +227,9 @@ func (w *Writer) loop() {
 			<-w.wake
 			continue
 		}
+		if w.opts.CommitDelay > 0 && !closed && w.expected.Load() > 0 && len(batch) < w.opts.MaxBatch {
+			batch = w.gather(batch)
+		}
 		rows = rows[:0]
 		for _, p := range batch {
 			rows = append(rows, p.row)
@@ -217,6 +242,33 @@ func (w *Writer) loop() {
 		}
 		clear(batch)
 	}
+}
+
+// gather waits up to CommitDelay for expected events and adds them to batch.
+func (w *Writer) gather(batch []*pending) []*pending {
+	timer := time.NewTimer(w.opts.CommitDelay)
+	defer timer.Stop()
+	for w.expected.Load() > 0 && len(batch) < w.opts.MaxBatch {
+		select {
+		case <-timer.C:
+			return w.take(batch)
+		case <-w.wake:
+			batch = w.take(batch)
+		}
+	}
+	return w.take(batch)
+}
+
+// take moves queued events into batch, up to MaxBatch.
+func (w *Writer) take(batch []*pending) []*pending {
+	w.mu.Lock()
+	n := min(len(w.queue), w.opts.MaxBatch-len(batch))
+	batch = append(batch, w.queue[:n]...)
+	rest := copy(w.queue, w.queue[n:])
+	clear(w.queue[rest:])
+	w.queue = w.queue[:rest]
+	w.mu.Unlock()
+	return batch
 }
 
 // Close stops accepting events, waits until every queued event is written,

@@ -111,8 +111,18 @@ func params(s *Shape, v reflect.Value, depth int) any {
 		if v.Kind() == reflect.Slice {
 			return string(v.Bytes())
 		}
-	default:
-		return v.Interface()
+	}
+	// Scalars in the plain JSON model (enums as plain strings), so the audit
+	// writer can walk the result without a JSON round trip.
+	switch v.Kind() {
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
 	}
 	return nil
 }

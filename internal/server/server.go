@@ -102,6 +102,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	if s.cfg.Audit != nil {
+		s.cfg.Audit.Expect()
+	}
 	x := &exchange{s: s, r: r, start: start, now: s.cfg.Now().UTC(), requestID: newRequestID(s.cfg.Rand)}
 	x.serve()
 	x.finish(w)
