@@ -154,6 +154,9 @@ func TestBadInput(t *testing.T) {
 		{"query: unsigned", "sts", "POST", "/", form, "Action=GetCallerIdentity&Version=2011-06-15", true, 403, "MissingAuthenticationToken"},
 		{"json: unknown target", "kms", "POST", "/", kmsJSON("TrentService.NoSuchThing"), "{}", false, 400, "UnknownOperationException"},
 		{"json: unsigned", "kms", "POST", "/", kmsJSON("TrentService.ListKeys"), "{}", true, 400, "MissingAuthenticationTokenException"},
+		{"json: no target", "kms", "POST", "/", map[string]string{"Content-Type": "application/x-amz-json-1.1"}, "{}", false, 400, "UnknownOperationException"},
+		{"json: wrong content type", "kms", "POST", "/", map[string]string{"Content-Type": "text/plain", "X-Amz-Target": "TrentService.ListKeys"}, "{}", false, 0, ""},
+		{"query: JSON body", "sts", "POST", "/", map[string]string{"Content-Type": "application/json"}, `{"Action":"GetCallerIdentity"}`, false, 400, ""},
 		{"oversized body", "sts", "POST", "/", form, "Action=GetCallerIdentity&Version=2011-06-15&Pad=" + strings.Repeat("x", 2<<20), false, 413, "RequestEntityTooLarge"},
 		{"nothing to route by", "", "GET", "/", nil, "", true, 0, ""},
 	}
@@ -197,7 +200,21 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	// Still serving, and every bad request left only its audit record.
+	// Still serving, and every bad request left only its audit record: the
+	// accounts and keys are as they were.
+	for _, table := range []string{"authn.account", "authn.key"} {
+		var n int
+		if err := srv.Store.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			n, err = tx.Count(table, "")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s holds %d entries after bad input, want 1", table, n)
+		}
+	}
 	if _, err := sts.NewFromConfig(srv.Config()).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("server stopped serving: %v", err)
 	}
