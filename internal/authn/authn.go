@@ -64,7 +64,10 @@ func New(st store.Store, b *barrier.Barrier) *Authenticator {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		for _, c := range changes {
-			if c.Table == TableKey {
+			switch {
+			case c.Table == "" || (c.Table == TableKey && c.Key == ""):
+				clear(a.cache) // a wildcard: anything may have changed
+			case c.Table == TableKey:
 				delete(a.cache, c.Key)
 			}
 		}

@@ -1,7 +1,7 @@
 // Package store declares the storage every rampart service uses: a
 // transactional, ordered key-value store with named tables, plus an
 // append-only audit log. Backends implement [Store]: the embedded SQLite
-// backend (package store/sqlite) today, PostgreSQL for many nodes later;
+// backend (package store/sqlite), PostgreSQL (package store/postgres) for many nodes;
 // package store/storetest is the conformance suite both run.
 //
 // # Model

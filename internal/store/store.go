@@ -49,7 +49,7 @@ type Store interface {
 	// the committing Update returns; fn must be quick and must not call
 	// Update (View is fine). Calling cancel stops delivery; it is idempotent.
 	//
-	// A future PostgreSQL backend also delivers other nodes' commits here
+	// The PostgreSQL backend also delivers other nodes' commits here
 	// (LISTEN/NOTIFY), so caches invalidate on any node's write.
 	Subscribe(fn func(changes []Change)) (cancel func())
 
@@ -106,6 +106,11 @@ type KV struct {
 }
 
 // Change names one entry written or deleted by a committed Update.
+//
+// Wildcards: Key == "" means any key of Table; Table == "" means anything at
+// all. The PostgreSQL backend delivers them for other nodes' commits too
+// large for one notification and after its listener reconnects (changes
+// made meanwhile are unknown). Caches must drop what a wildcard covers.
 type Change struct {
 	Table string
 	Key   string
