@@ -61,7 +61,7 @@ func runDev(args []string) error {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, RootAccessKey: *accessKey, RootSecretKey: *secretKey})
+	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, Dev: true, RootAccessKey: *accessKey, RootSecretKey: *secretKey})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 // Command rampart serves the AWS security, identity and compliance APIs.
 //
 //	rampart dev       serve on 127.0.0.1:4566 for development (root key test/test)
+//	rampart init      create an installation (production mode)
+//	rampart server    serve an installation (production mode)
 //	rampart version   print the version
 //	rampart policy eval [--explain] < cases.jsonl
 package main
@@ -19,7 +21,8 @@ Usage:
   rampart dev [--addr 127.0.0.1:4566] [--data ./rampart-data | --ephemeral] [--log-level info]
   rampart version
   rampart policy eval [--explain] < cases.jsonl
-  rampart init | server   (production mode: not available yet)
+  rampart init --data DIR [--store postgres://…] [--seal keyfile|passphrase] [--output json]
+  rampart server --data DIR [--store postgres://…] [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]
 
 Load tool: go run ./cmd/rampart-bench --help
 `
@@ -37,8 +40,10 @@ func main() {
 		fmt.Println("rampart", version)
 	case "policy":
 		err = runPolicy(args)
-	case "init", "server":
-		err = fmt.Errorf("%s: production mode is not available yet; use 'rampart dev'", cmd)
+	case "init":
+		err = runInit(args)
+	case "server":
+		err = runServer(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

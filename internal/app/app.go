@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,6 @@ import (
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/service/sts"
 	"github.com/rampart/rampart/internal/store"
-	"github.com/rampart/rampart/internal/store/sqlite"
 )
 
 // Dev-mode identity, as LocalStack users expect it.
@@ -34,24 +34,29 @@ const (
 
 // Config describes one rampart.
 type Config struct {
-	DataDir string // holds rampart.db and the barrier key
-	Logger  *slog.Logger
-	// RootAccessKey and RootSecretKey are the root credentials of the first
-	// account (DevAccount), created with the data directory.
+	DataDir  string // holds rampart.json, the key file and (SQLite) rampart.db
+	StoreURL string // a postgres:// URL, or "" for SQLite in DataDir
+	Logger   *slog.Logger
+	// Passphrase is asked for when the installation's root key is sealed by
+	// a passphrase (the key-file seal needs nothing: its file is in DataDir).
+	Passphrase func() ([]byte, error)
+	// Dev mode: the installation is created on first start, with account
+	// DevAccount, whose root key is RootAccessKey/RootSecretKey on every start.
+	Dev                          bool
 	RootAccessKey, RootSecretKey string
-	Account                      string
 	MaxBodyBytes                 int64
 }
 
 // Rampart is an assembled, running rampart (not yet listening).
 type Rampart struct {
-	Store    store.Store
-	Barrier  *barrier.Barrier
-	Authn    *authn.Authenticator
-	Audit    *audit.Writer
-	Registry *service.Registry
-	Handler  *server.Server
-	log      *slog.Logger
+	Installation *Installation
+	Store        store.Store
+	Barrier      *barrier.Barrier
+	Authn        *authn.Authenticator
+	Audit        *audit.Writer
+	Registry     *service.Registry
+	Handler      *server.Server
+	log          *slog.Logger
 }
 
 // Deps are what services are built from. Registration itself touches none
@@ -70,30 +75,27 @@ func Registry(d Deps) *service.Registry {
 	return r
 }
 
-// Open assembles rampart over cfg.DataDir, creating what is missing.
+// Open assembles the rampart installed in cfg.DataDir (dev mode: creating it).
 func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Account == "" {
-		cfg.Account = DevAccount
+	if cfg.Dev {
+		if err := initDev(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	b, err := barrier.OpenKeyFile(filepath.Join(cfg.DataDir, "barrier.key"))
+	st, b, inst, err := openInstalled(ctx, cfg.DataDir, cfg.StoreURL, cfg.Passphrase)
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "rampart.db"))
-	if err != nil {
-		return nil, err
+	if cfg.Dev {
+		if _, err := authn.EnsureAccount(ctx, st, b, authn.Account{ID: DevAccount, Name: "rampart"}, cfg.RootAccessKey, cfg.RootSecretKey); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("dev account: %w", err)
+		}
 	}
-	if _, err := authn.EnsureAccount(ctx, st, b, authn.Account{ID: cfg.Account, Name: "rampart"}, cfg.RootAccessKey, cfg.RootSecretKey); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("first account: %w", err)
-	}
-	rp := &Rampart{Store: st, Barrier: b, Authn: authn.New(st, b), log: cfg.Logger}
+	rp := &Rampart{Installation: inst, Store: st, Barrier: b, Authn: authn.New(st, b), log: cfg.Logger}
 	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn})
 	// Up to 200 µs of commit delay lets concurrent requests share one fsync
 	// of the audit trail (see BENCHMARKS in README.md).
@@ -132,6 +134,48 @@ func (rp *Rampart) Serve(ctx context.Context, l net.Listener) error {
 		err = err2
 	}
 	return err
+}
+
+// initDev creates dev mode's installation in cfg.DataDir unless it exists:
+// the key-file seal, and a first account of its own is not made (dev mode
+// ensures DevAccount with the configured key on every start).
+func initDev(ctx context.Context, cfg Config) error {
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, ConfigFile)); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	kf := barrier.KeyFile{Path: filepath.Join(cfg.DataDir, KeyFileName)}
+	if err := kf.Create(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg.DataDir, cfg.StoreURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	root, err := barrier.NewRootKey()
+	if err != nil {
+		return err
+	}
+	wrapped, err := kf.Wrap(root)
+	if err != nil {
+		return err
+	}
+	if err := st.Update(ctx, func(tx store.Tx) error { return tx.Insert(tableInstall, keyRootKey, wrapped) }); err != nil {
+		return fmt.Errorf("dev installation: %w", err)
+	}
+	return writeInstallation(cfg.DataDir, Installation{InstallationID: installationID(st), Store: storeName(cfg.StoreURL), Seal: kf.Name(), Account: DevAccount, CreatedAt: time.Now().UTC()})
+}
+
+// ServeTLS is Serve over TLS with the given certificate and key files.
+func (rp *Rampart) ServeTLS(ctx context.Context, l net.Listener, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS: %w", err)
+	}
+	return rp.Serve(ctx, tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 }
 
 // Close releases everything Open acquired.

@@ -6,9 +6,11 @@ package authn
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/rampart/rampart/internal/authz"
@@ -171,4 +173,48 @@ func EnsureAccount(ctx context.Context, st store.Store, b *barrier.Barrier, acct
 		return PutKey(tx, b, rootKeyID, rootSecret, p, true)
 	})
 	return created, err
+}
+
+// CreateAccount stores a new account and its root access key within tx.
+func CreateAccount(tx store.Tx, b *barrier.Barrier, acct Account, rootKeyID, rootSecret string) error {
+	acct.RootKeyID = rootKeyID
+	v, err := json.Marshal(acct)
+	if err != nil {
+		return err
+	}
+	if err := tx.Insert(TableAccount, acct.ID, v); err != nil {
+		return err
+	}
+	p := RootPrincipal(acct.ID)
+	p.AccessKeyID = rootKeyID
+	return PutKey(tx, b, rootKeyID, rootSecret, p, true)
+}
+
+// keyIDAlphabet is what AWS access key ids and unique ids use after their
+// four-letter prefix (AKIA…, ASIA…, AIDA…): upper-case letters and digits 2–7.
+const keyIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+// NewAccessKeyID returns prefix followed by 16 random characters, as AWS
+// forms access key ids (AKIA…, ASIA…) and unique ids (AIDA…, AROA…).
+func NewAccessKeyID(rnd io.Reader, prefix string) (string, error) {
+	var buf [16]byte
+	if _, err := io.ReadFull(rnd, buf[:]); err != nil {
+		return "", err
+	}
+	out := make([]byte, 0, len(prefix)+16)
+	out = append(out, prefix...)
+	for _, c := range buf {
+		out = append(out, keyIDAlphabet[c&31])
+	}
+	return string(out), nil
+}
+
+// NewSecretAccessKey returns 40 random characters of base64, as AWS secret
+// access keys are.
+func NewSecretAccessKey(rnd io.Reader) (string, error) {
+	var buf [30]byte
+	if _, err := io.ReadFull(rnd, buf[:]); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(buf[:]), nil
 }

@@ -43,7 +43,7 @@ func StartDir(t testing.TB, dir string) *Server {
 	if os.Getenv("RAMPART_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, RootAccessKey: app.DevAccessKey, RootSecretKey: app.DevSecretKey})
+	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, Dev: true, RootAccessKey: app.DevAccessKey, RootSecretKey: app.DevSecretKey})
 	if err != nil {
 		cancel()
 		t.Fatalf("rampartest: open: %v", err)

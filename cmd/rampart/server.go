@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/rampart/rampart/internal/app"
+)
+
+// runInit serves `rampart init`: a new installation, its first account's
+// root credentials shown once.
+func runInit(args []string) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	data := fs.String("data", "", "data directory to create (required)")
+	storeURL := fs.String("store", os.Getenv("RAMPART_STORE"), "postgres://… URL; default SQLite in the data directory (env RAMPART_STORE)")
+	seal := fs.String("seal", "keyfile", "what protects the root key: keyfile (seal.key in the data directory) or passphrase (env RAMPART_PASSPHRASE, or asked)")
+	output := fs.String("output", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("init: --data DIR is required")
+	}
+	cfg := app.InitConfig{DataDir: *data, StoreURL: *storeURL, Seal: *seal}
+	if *seal == "passphrase" {
+		p, err := readPassphrase(true)
+		if err != nil {
+			return err
+		}
+		cfg.Passphrase = p
+	}
+	creds, err := app.Init(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return json.NewEncoder(os.Stdout).Encode(creds)
+	}
+	fmt.Printf(`rampart is installed in %s.
+
+Account %s; its root user's credentials, shown this once:
+
+  AWS_ACCESS_KEY_ID=%s
+  AWS_SECRET_ACCESS_KEY=%s
+
+Start it with: rampart server --data %s
+`, *data, creds.AccountID, creds.AccessKeyID, creds.SecretAccessKey, *data)
+	return nil
+}
+
+// runServer serves `rampart server`: production mode over an installation.
+func runServer(args []string) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	data := fs.String("data", "", "data directory made by rampart init (required)")
+	storeURL := fs.String("store", os.Getenv("RAMPART_STORE"), "postgres://… URL of the installation's store (env RAMPART_STORE)")
+	addr := fs.String("addr", "", "address to listen on (default: the installation's, else 127.0.0.1:4566)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
+	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("server: --data DIR is required")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("server: give both --tls-cert and --tls-key, or neither")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rp, err := app.Open(ctx, app.Config{DataDir: *data, StoreURL: *storeURL, Logger: logger,
+		Passphrase: func() ([]byte, error) { return readPassphrase(false) }})
+	if err != nil {
+		return err
+	}
+	defer rp.Close()
+	listen := *addr
+	if listen == "" {
+		listen = rp.Installation.Addr
+	}
+	if listen == "" {
+		listen = "127.0.0.1:4566"
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	logger.Info("listening", "endpoint", scheme+"://"+l.Addr().String(), "installation", rp.Installation.InstallationID, "store", rp.Installation.Store)
+	fmt.Fprintf(os.Stderr, "rampart %s serving on %s://%s\n", version, scheme, l.Addr())
+	if *tlsCert != "" {
+		err = rp.ServeTLS(ctx, l, *tlsCert, *tlsKey)
+	} else {
+		err = rp.Serve(ctx, l)
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// readPassphrase takes the passphrase from RAMPART_PASSPHRASE, else asks for
+// it on the terminal (twice when confirm).
+func readPassphrase(confirm bool) ([]byte, error) {
+	if p := os.Getenv("RAMPART_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("the passphrase seal needs RAMPART_PASSPHRASE or a terminal to ask on")
+	}
+	fmt.Fprint(os.Stderr, "Passphrase: ")
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(os.Stderr, "Again: ")
+		q, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return []byte(strings.TrimRight(string(p), "\r\n")), nil
+}
