@@ -23,15 +23,110 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
+// roleARN is the role the sts:AssumeRole operations assume (--role-arn).
+var roleARN string
+
 // ops are the operations the tool can drive; later issues add to it.
 var ops = map[string]func(cfg aws.Config) func(context.Context) error{
+	// KMS: each creates a symmetric key at start and uses it with an
+	// encryption context (key policy + IAM + grants are evaluated).
+	"kms:Encrypt": func(cfg aws.Config) func(context.Context) error {
+		c, ec := kms.NewFromConfig(cfg), map[string]string{"bench": "rampart"}
+		k, err := c.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("rampart-bench")})
+		return func(ctx context.Context) error {
+			if err != nil {
+				return err
+			}
+			_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: make([]byte, 32), EncryptionContext: ec})
+			return err
+		}
+	},
+	"kms:Decrypt": func(cfg aws.Config) func(context.Context) error {
+		c, ec := kms.NewFromConfig(cfg), map[string]string{"bench": "rampart"}
+		k, err := c.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("rampart-bench")})
+		var blob []byte
+		if err == nil {
+			var out *kms.EncryptOutput
+			if out, err = c.Encrypt(context.Background(), &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: make([]byte, 32), EncryptionContext: ec}); err == nil {
+				blob = out.CiphertextBlob
+			}
+		}
+		return func(ctx context.Context) error {
+			if err != nil {
+				return err
+			}
+			_, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec})
+			return err
+		}
+	},
+	"kms:GenerateDataKey": func(cfg aws.Config) func(context.Context) error {
+		c, ec := kms.NewFromConfig(cfg), map[string]string{"bench": "rampart"}
+		k, err := c.CreateKey(context.Background(), &kms.CreateKeyInput{Description: aws.String("rampart-bench")})
+		return func(ctx context.Context) error {
+			if err != nil {
+				return err
+			}
+			_, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: k.KeyMetadata.KeyId, KeySpec: "AES_256", EncryptionContext: ec})
+			return err
+		}
+	},
+	"sts:AssumeRole": func(cfg aws.Config) func(context.Context) error {
+		c := sts.NewFromConfig(cfg)
+		return func(ctx context.Context) error {
+			_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: aws.String("rampart-bench")})
+			return err
+		}
+	},
+	// An authorized call signed with session credentials: one AssumeRole
+	// first, then sts:GetAccessKeyInfo as the role session (the role's
+	// policies must allow it).
+	"sts:GetAccessKeyInfo@session": func(cfg aws.Config) func(context.Context) error {
+		out, err := sts.NewFromConfig(cfg).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: aws.String("rampart-bench")})
+		if err != nil {
+			return func(context.Context) error { return err }
+		}
+		cr := out.Credentials
+		scfg := cfg.Copy()
+		scfg.Credentials = credentials.NewStaticCredentialsProvider(*cr.AccessKeyId, *cr.SecretAccessKey, *cr.SessionToken)
+		c := sts.NewFromConfig(scfg)
+		return func(ctx context.Context) error {
+			_, err := c.GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: cr.AccessKeyId})
+			return err
+		}
+	},
 	"sts:GetCallerIdentity": func(cfg aws.Config) func(context.Context) error {
 		c := sts.NewFromConfig(cfg)
 		return func(ctx context.Context) error {
 			_, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}
+	},
+	// GetSecretValue of a secret under the AWS managed key aws/secretsmanager,
+	// with a resource policy: authorization goes through the secret, its
+	// policy and the key's policy.
+	"secretsmanager:GetSecretValue": func(cfg aws.Config) func(context.Context) error {
+		ctx, c, id := context.Background(), secretsmanager.NewFromConfig(cfg), aws.String("rampart-bench")
+		who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err == nil {
+			_, err = c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: id, SecretString: aws.String(`{"username":"bench","password":"not-a-real-password"}`)})
+			if strings.Contains(fmt.Sprint(err), "ResourceExistsException") {
+				err = nil
+			}
+		}
+		if err == nil {
+			_, err = c.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{SecretId: id, ResourcePolicy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
+				`"Principal":{"AWS":"arn:aws:iam::` + aws.ToString(who.Account) + `:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`)})
+		}
+		return func(ctx context.Context) error {
+			if err != nil {
+				return fmt.Errorf("setting up the secret: %w", err)
+			}
+			_, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: id})
 			return err
 		}
 	},
@@ -55,6 +150,7 @@ func run(args []string) error {
 	accessKey := fs.String("access-key", "test", "access key id")
 	secretKey := fs.String("secret-key", "test", "secret access key")
 	region := fs.String("region", "us-east-1", "region")
+	fs.StringVar(&roleARN, "role-arn", "", "role assumed by the sts:AssumeRole operations")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -21,6 +21,10 @@ import (
 	"github.com/rampart/rampart/internal/barrier"
 	"github.com/rampart/rampart/internal/server"
 	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/service/iam"
+	"github.com/rampart/rampart/internal/service/kms"
+	"github.com/rampart/rampart/internal/service/organizations"
+	"github.com/rampart/rampart/internal/service/secretsmanager"
 	"github.com/rampart/rampart/internal/service/sts"
 	"github.com/rampart/rampart/internal/store"
 )
@@ -49,6 +53,8 @@ type Config struct {
 
 // Rampart is an assembled, running rampart (not yet listening).
 type Rampart struct {
+	guardrails   *organizations.Guardrails
+	iam          *iam.Service
 	Installation *Installation
 	Store        store.Store
 	Barrier      *barrier.Barrier
@@ -65,13 +71,24 @@ type Deps struct {
 	Store   store.Store
 	Barrier *barrier.Barrier
 	Authn   *authn.Authenticator
+	// OrgAccounts creates the accounts of Organizations' CreateAccount (nil:
+	// those requests end FAILED).
+	OrgAccounts organizations.Accounts
+	// IAM is the IAM service, shared with the authorizer (its Identities).
+	IAM *iam.Service
 }
 
 // Registry returns the registry of every served operation: one line per
 // service.
 func Registry(d Deps) *service.Registry {
 	r := service.NewRegistry()
-	sts.New().Register(r)
+	organizations.New(d.Store, d.OrgAccounts).Register(r)
+	d.IAM.Register(r)                                                               // nil-safe: Registry(Deps{}) lists operations only
+	sts.New(sts.Deps{Barrier: d.Barrier, Authn: d.Authn, Roles: d.IAM}).Register(r) // Policies, MFA: IAM (see sts.Deps)
+	// One KMS: its own API, and the data keys of Secrets Manager.
+	keys := kms.New(d.Store, d.Barrier)
+	keys.Register(r)
+	secretsmanager.New(d.Store, keys, secretsmanager.Options{Background: d.Store != nil, Functions: secretsmanager.FunctionsFromEnv()}).Register(r)
 	return r
 }
 
@@ -96,14 +113,18 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 		}
 	}
 	rp := &Rampart{Installation: inst, Store: st, Barrier: b, Authn: authn.New(st, b), log: cfg.Logger}
-	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn})
+	iamSvc := iam.New(st, b)
+	rp.guardrails = organizations.NewGuardrails(st)
+	rp.iam = iamSvc
+	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn, IAM: iamSvc,
+		OrgAccounts: orgAccounts{store: st, barrier: b, iam: iamSvc}})
 	// Up to 200 µs of commit delay lets concurrent requests share one fsync
 	// of the audit trail (see BENCHMARKS in README.md).
 	rp.Audit = audit.NewWriter(st, audit.Options{CommitDelay: 200 * time.Microsecond})
 	rp.Handler = server.New(server.Config{
 		Registry:     rp.Registry,
 		Authn:        rp.Authn,
-		Authz:        authz.RootOnly{},
+		Authz:        authz.New(iamSvc, rp.guardrails),
 		Audit:        rp.Audit,
 		Logger:       cfg.Logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -181,6 +202,8 @@ func (rp *Rampart) ServeTLS(ctx context.Context, l net.Listener, certFile, keyFi
 // Close releases everything Open acquired.
 func (rp *Rampart) Close() error {
 	rp.Authn.Close()
+	rp.guardrails.Close()
+	rp.iam.Close()
 	err := rp.Audit.Close()
 	if err2 := rp.Store.Close(); err == nil {
 		err = err2

@@ -269,6 +269,34 @@ func (x *exchange) authenticate(authErr error) bool {
 		x.failAuth(authErr)
 		return false
 	}
+	if x.auth.SecurityToken != "" {
+		// Temporary credentials: the token is the sealed session
+		// (internal/authn/session.go), opened with the ASIA… key id it was
+		// issued with; the signature must be made with the session's secret.
+		// Long-term keys carry no token: one sent with them does not open.
+		cred, err := x.s.cfg.Authn.Session(x.auth.AccessKeyID, x.auth.SecurityToken, x.now)
+		if errors.Is(err, authn.ErrExpiredToken) {
+			x.fail(&awsproto.Error{Code: x.proto.CommonCode(awsproto.CodeExpiredToken), Status: 400, Sender: true,
+				Message: "The security token included in the request is expired"})
+			return false
+		}
+		if errors.Is(err, authn.ErrInvalidToken) {
+			x.failAuth(sigv4.ErrInvalidClientTokenID())
+			return false
+		}
+		if err != nil {
+			x.fail(awsproto.Internal(err))
+			return false
+		}
+		sum := sha256.Sum256(x.body)
+		if err := x.s.verifier.Verify(x.r, x.auth, cred.Secret, hex.EncodeToString(sum[:]), x.now); err != nil {
+			x.failAuth(err)
+			return false
+		}
+		x.call.Principal = &cred.Principal
+		x.call.Region = x.auth.Region
+		return true
+	}
 	cred, err := x.s.cfg.Authn.Lookup(x.r.Context(), x.auth.AccessKeyID)
 	if errors.Is(err, authn.ErrUnknownKey) || (err == nil && !cred.Active) {
 		x.failAuth(sigv4.ErrInvalidClientTokenID())
@@ -276,12 +304,6 @@ func (x *exchange) authenticate(authErr error) bool {
 	}
 	if err != nil {
 		x.fail(awsproto.Internal(err))
-		return false
-	}
-	if x.auth.SecurityToken != "" {
-		// Long-term keys carry no session token; a token with one is forged or
-		// belongs to another key (temporary credentials arrive with STS).
-		x.failAuth(sigv4.ErrInvalidClientTokenID())
 		return false
 	}
 	sum := sha256.Sum256(x.body)

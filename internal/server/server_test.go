@@ -16,7 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -72,18 +74,20 @@ func TestAuthenticationFailuresThroughSDK(t *testing.T) {
 func TestNotImplementedInEachProtocol(t *testing.T) {
 	srv := rampartest.Start(t)
 	ctx := context.Background()
-	_, err := kms.NewFromConfig(srv.Config()).ListKeys(ctx, &kms.ListKeysInput{})
 	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "KMS ListKeys") {
-		t.Fatalf("kms ListKeys: %v", err)
-	}
 	var re interface{ HTTPStatusCode() int }
-	if !errors.As(err, &re) || re.HTTPStatusCode() != 501 {
-		t.Fatalf("kms ListKeys status: %v", err)
+	// json: an operation of a served service that is not served yet.
+	_, err := secretsmanager.NewFromConfig(srv.Config()).StopReplicationToReplica(ctx, &secretsmanager.StopReplicationToReplicaInput{SecretId: aws.String("x")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "Secrets Manager StopReplicationToReplica") {
+		t.Fatalf("secretsmanager StopReplicationToReplica: %v", err)
 	}
-	_, err = sts.NewFromConfig(srv.Config()).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "STS GetSessionToken") {
-		t.Fatalf("sts GetSessionToken: %v", err)
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 501 {
+		t.Fatalf("status: %v", err)
+	}
+	// query.
+	_, err = iam.NewFromConfig(srv.Config()).GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "IAM GenerateCredentialReport") {
+		t.Fatalf("iam GenerateCredentialReport: %v", err)
 	}
 }
 

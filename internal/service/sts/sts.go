@@ -1,17 +1,107 @@
-// Package sts serves the AWS Security Token Service.
+// Package sts serves the AWS Security Token Service: temporary credentials
+// for role sessions (AssumeRole), MFA-backed user sessions (GetSessionToken)
+// and federated users (GetFederationToken), plus GetCallerIdentity,
+// GetAccessKeyInfo and DecodeAuthorizationMessage.
+//
+// The credentials it issues are ASIA… access key ids whose session token is
+// the session itself, sealed by the barrier (see internal/authn/session.go):
+// the server authenticates them on every service without reading the store.
+// STS keeps no state of its own; what it needs of IAM (roles, managed
+// policies, MFA devices) it asks through the small interfaces below.
 package sts
 
 import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/rampart/rampart/internal/authn"
+	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/barrier"
 	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/service/iam"
 
 	stsapi "github.com/rampart/rampart/internal/api/sts"
 )
 
+// RoleInfo is a role as STS needs it: ARN (with path), RoleID (AROA…),
+// Name, Path, Account, TrustPolicy, MaxSessionDuration (seconds; 0 means
+// the default, 3600) and Tags.
+type RoleInfo = iam.RoleInfo
+
+// ErrNoSuchRole is what Roles returns (wrapped) for a role that does not exist.
+var ErrNoSuchRole = iam.ErrNoSuchRole
+
+// Roles is what STS needs of IAM (implemented by *iam.Service).
+type Roles interface {
+	Role(ctx context.Context, roleARN string) (*iam.RoleInfo, error)
+}
+
+// ManagedPolicies resolves the PolicyArns passed as session policies to the
+// documents of their default versions (implemented by IAM).
+type ManagedPolicies interface {
+	// ManagedPolicy returns the default version's document, or an error
+	// wrapping ErrNoSuchPolicy.
+	ManagedPolicy(ctx context.Context, policyARN string) ([]byte, error)
+}
+
+// ErrNoSuchPolicy is what a ManagedPolicies implementation returns (wrapped)
+// for a policy that does not exist.
+var ErrNoSuchPolicy = errors.New("sts: no such policy")
+
+// MFADevices checks MFA codes against the virtual MFA devices IAM keeps
+// (implemented by IAM).
+type MFADevices interface {
+	// CheckMFA reports whether code is a current one-time code of the MFA
+	// device serialNumber, assigned to the principal p (an IAM user or the
+	// root user). It returns ErrMFA for a wrong code, an unknown device or
+	// a device of someone else.
+	CheckMFA(ctx context.Context, p *authz.Principal, serialNumber, code string, now time.Time) error
+}
+
+// ErrMFA is what MFADevices returns (wrapped) when a code does not check out.
+var ErrMFA = errors.New("sts: MFA code does not check out")
+
+// Deps are what the STS service is built from. Any may be nil while the
+// service only lists its operations (app.Registry(app.Deps{})); a nil
+// Roles, ManagedPolicies or MFADevices makes the operations needing it
+// refuse, never allow.
+type Deps struct {
+	Barrier  *barrier.Barrier
+	Authn    *authn.Authenticator
+	Roles    Roles
+	Policies ManagedPolicies
+	MFA      MFADevices
+}
+
 // Service is the STS service.
-type Service struct{}
+type Service struct {
+	d Deps
+}
 
 // New returns the STS service.
-func New() *Service { return &Service{} }
+func New(d Deps) *Service {
+	// A nil *iam.Service (app.Registry(app.Deps{})) is no IAM at all.
+	if isNil(d.Roles) {
+		d.Roles = nil
+	}
+	if isNil(d.Policies) {
+		d.Policies = nil
+	}
+	if isNil(d.MFA) {
+		d.MFA = nil
+	}
+	return &Service{d: d}
+}
+
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
 
 // Register lists the operations STS serves, each with its authorization rule.
 func (s *Service) Register(r *service.Registry) {
@@ -20,4 +110,22 @@ func (s *Service) Register(r *service.Registry) {
 	// identity that explicitly denies access to the sts:GetCallerIdentity
 	// action, you can still perform this operation." (STS API Reference)
 	service.Handle(r, stsapi.OpGetCallerIdentity, s.GetCallerIdentity, service.Rule[stsapi.GetCallerIdentityRequest]{Action: "sts:GetCallerIdentity", NoPermission: true})
+	// AssumeRole: the role's trust policy (a "trust" resource) and the
+	// caller's identity policies; session tags also need sts:TagSession and
+	// a source identity sts:SetSourceIdentity, checked by the handler.
+	service.Handle(r, stsapi.OpAssumeRole, s.AssumeRole, service.Rule[stsapi.AssumeRoleRequest]{
+		Action: "sts:AssumeRole", Resource: s.assumeRoleResource, Context: assumeRoleContext,
+	})
+	// GetSessionToken: "No permissions are required for users to perform
+	// this operation. The purpose of the sts:GetSessionToken operation is to
+	// authenticate the user using MFA. You cannot use policies to control
+	// authentication operations." (STS API Reference)
+	service.Handle(r, stsapi.OpGetSessionToken, s.GetSessionToken, service.Rule[stsapi.GetSessionTokenRequest]{Action: "sts:GetSessionToken", NoPermission: true})
+	// GetFederationToken acts on the federated user it creates.
+	service.Handle(r, stsapi.OpGetFederationToken, s.GetFederationToken, service.Rule[stsapi.GetFederationTokenRequest]{
+		Action: "sts:GetFederationToken", Resources: federatedUserResource, Context: federationContext,
+	})
+	// GetAccessKeyInfo has no resource-level permissions.
+	service.Handle(r, stsapi.OpGetAccessKeyInfo, s.GetAccessKeyInfo, service.Rule[stsapi.GetAccessKeyInfoRequest]{Action: "sts:GetAccessKeyInfo"})
+	service.Handle(r, stsapi.OpDecodeAuthorizationMessage, s.DecodeAuthorizationMessage, service.Rule[stsapi.DecodeAuthorizationMessageRequest]{Action: "sts:DecodeAuthorizationMessage"})
 }

@@ -1,0 +1,233 @@
+package kms
+
+import (
+	"context"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/rampart/rampart/internal/store"
+
+	kmsapi "github.com/rampart/rampart/internal/api/kms"
+)
+
+// keyEntry is a key as the hot path needs it: the record, its unsealed
+// material ready to use, its policy bytes (stable, so the authorizer's
+// parsed-policy cache hits) and its grants. Entries are immutable once
+// built; a change to the key replaces the entry.
+type keyEntry struct {
+	rec    *keyRecord
+	arn    string
+	path   string
+	policy []byte
+	tags   map[string]string
+	grants []*grantRecord
+	// aliases are the names of the aliases that point at the key
+	// (kms:ResourceAliases).
+	aliases []string
+
+	aeads   map[string]cipher.AEAD // symmetric: by material id
+	current string                 // current material id
+	signer  crypto.Signer          // asymmetric: the private key
+	pubDER  []byte                 // asymmetric: SubjectPublicKeyInfo
+	hmacKey []byte                 // HMAC keys
+
+	// grantPolicies caches, per grant, caller and action, the key policy
+	// extended with the grant's allow statement.
+	grantPolicies sync.Map
+}
+
+// cache holds key entries and alias targets, invalidated on every
+// committed change to the kms tables.
+type cache struct {
+	s       *Service
+	mu      sync.RWMutex
+	keys    map[string]*keyEntry // by key path
+	aliases map[string]string    // alias path → key id
+	gen     uint64               // bumped by every invalidation
+	cancel  func()
+}
+
+func newCache(s *Service) *cache {
+	c := &cache{s: s, keys: map[string]*keyEntry{}, aliases: map[string]string{}}
+	c.cancel = s.store.Subscribe(c.invalidate)
+	return c
+}
+
+func (c *cache) close() { c.cancel() }
+
+func (c *cache) invalidate(changes []store.Change) {
+	var mine bool
+	for _, ch := range changes {
+		if strings.HasPrefix(ch.Table, "kms.") {
+			mine = true
+			break
+		}
+	}
+	if !mine {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for _, ch := range changes {
+		switch ch.Table {
+		case TableKey:
+			delete(c.keys, ch.Key)
+		case TableGrant:
+			if i := strings.LastIndexByte(ch.Key, '/'); i > 0 {
+				delete(c.keys, ch.Key[:i])
+			}
+		case TableAlias:
+			delete(c.aliases, ch.Key)
+			// kms:ResourceAliases of the old and new targets change.
+			clear(c.keys)
+		}
+	}
+}
+
+// key returns the entry of the key at path, loading it on a miss; nil
+// (and no error) when the key does not exist.
+func (c *cache) key(ctx context.Context, path string) (*keyEntry, error) {
+	c.mu.RLock()
+	e, ok := c.keys[path]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok {
+		return e, nil
+	}
+	var (
+		rec     *keyRecord
+		grants  []*grantRecord
+		aliases []*aliasRecord
+	)
+	err := c.s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		rec, err = getKey(tx, path)
+		if err != nil {
+			return err
+		}
+		if grants, err = scanGrants(tx, path); err != nil {
+			return err
+		}
+		aliases, err = keyAliases(tx, rec.Account, rec.Region, rec.ID)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e, err = c.s.newEntry(rec, grants, aliases)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.keys[path] = e
+	}
+	c.mu.Unlock()
+	return e, nil
+}
+
+// alias returns the key id an alias points at; "" when there is no such alias.
+func (c *cache) alias(ctx context.Context, path string) (string, error) {
+	c.mu.RLock()
+	id, ok := c.aliases[path]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	var a *aliasRecord
+	err := c.s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = getAlias(tx, path)
+		return err
+	})
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.aliases[path] = a.KeyID
+	}
+	c.mu.Unlock()
+	return a.KeyID, nil
+}
+
+// newEntry unseals the key's material and prepares it for use.
+func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*aliasRecord) (*keyEntry, error) {
+	e := &keyEntry{rec: rec, arn: rec.arn(), path: rec.path(), policy: []byte(rec.Policy), tags: rec.tagMap(), grants: grants}
+	for _, a := range aliases {
+		e.aliases = append(e.aliases, a.Name)
+	}
+	for i := range rec.Materials {
+		m := &rec.Materials[i]
+		secret, err := s.barrier.Open(m.Sealed, materialAAD(e.path, m.ID))
+		if err != nil {
+			return nil, fmt.Errorf("kms: unseal material of %s: %w", e.arn, err)
+		}
+		switch keyClass(rec.Spec) {
+		case classSymmetric:
+			block, err := aes.NewCipher(secret)
+			if err != nil {
+				return nil, err
+			}
+			aead, err := cipher.NewGCM(block)
+			if err != nil {
+				return nil, err
+			}
+			if e.aeads == nil {
+				e.aeads = map[string]cipher.AEAD{}
+			}
+			e.aeads[m.ID] = aead
+		case classHMAC:
+			e.hmacKey = secret
+		case classRSA, classECC:
+			k, err := x509.ParsePKCS8PrivateKey(secret)
+			if err != nil {
+				return nil, fmt.Errorf("kms: parse private key of %s: %w", e.arn, err)
+			}
+			signer, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, fmt.Errorf("kms: private key of %s is %T", e.arn, k)
+			}
+			e.signer = signer
+			if e.pubDER, err = x509.MarshalPKIXPublicKey(signer.Public()); err != nil {
+				return nil, err
+			}
+		}
+		e.current = m.ID
+	}
+	return e, nil
+}
+
+type class int
+
+const (
+	classSymmetric class = iota
+	classRSA
+	classECC
+	classHMAC
+)
+
+func keyClass(spec kmsapi.KeySpec) class {
+	switch {
+	case strings.HasPrefix(string(spec), "RSA_"):
+		return classRSA
+	case strings.HasPrefix(string(spec), "ECC_"):
+		return classECC
+	case strings.HasPrefix(string(spec), "HMAC_"):
+		return classHMAC
+	}
+	return classSymmetric
+}

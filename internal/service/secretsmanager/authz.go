@@ -1,0 +1,121 @@
+package secretsmanager
+
+import (
+	"context"
+
+	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/service"
+
+	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
+)
+
+// onSecret is the rule of an operation on the one secret id names: it acts
+// on the secret's ARN, with its resource policy and tags, and sets the
+// condition keys every such operation carries, then extra's.
+func onSecret[I any](s *Service, action string, id func(*I) *string, extra func(in *I, keys map[string][]string)) service.Rule[I] {
+	return service.Rule[I]{
+		Action: action,
+		Resource: func(ctx context.Context, c *service.Call, in *I) (*authz.Resource, error) {
+			return s.resource(ctx, c, deref(id(in)))
+		},
+		Context: func(c *service.Call, in *I, keys map[string][]string) {
+			s.secretContext(c, deref(id(in)), keys)
+			if extra != nil {
+				extra(in, keys)
+			}
+		},
+	}
+}
+
+// resource is the secret id names as authorization sees it. A secret that
+// does not exist is authorized on the ARN it would have, so that a caller
+// without permission learns nothing of which secrets exist; the handler
+// then answers ResourceNotFoundException.
+func (s *Service) resource(ctx context.Context, c *service.Call, id string) (*authz.Resource, error) {
+	sc, err := s.lookup(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		r := parseID(c, id)
+		arn := r.arn
+		if arn == "" {
+			arn = secretARN(r.region, r.account, id)
+		}
+		return &authz.Resource{ARN: arn, Account: r.account, PolicyKind: "resource"}, nil
+	}
+	res := &authz.Resource{ARN: sc.ARN, Account: sc.Account, PolicyKind: "resource", Tags: sc.tagMap()}
+	if sc.Policy != "" {
+		res.Policy = []byte(sc.Policy)
+	}
+	return res, nil
+}
+
+// secretContext sets secretsmanager:SecretId (the secret's ARN),
+// secretsmanager:ResourceTag/<key> and secretsmanager:SecretPrimaryRegion.
+func (s *Service) secretContext(c *service.Call, id string, keys map[string][]string) {
+	sc, _ := s.lookup(context.Background(), c, id) // a cache hit: the rule's Resource just looked it up
+	if sc == nil {
+		r := parseID(c, id)
+		arn := r.arn
+		if arn == "" {
+			arn = secretARN(r.region, r.account, id)
+		}
+		keys["secretsmanager:SecretId"] = []string{arn}
+		return
+	}
+	keys["secretsmanager:SecretId"] = []string{sc.ARN}
+	keys["secretsmanager:SecretPrimaryRegion"] = []string{sc.Region}
+	for _, t := range sc.Tags {
+		keys["secretsmanager:ResourceTag/"+t.Key] = []string{t.Value}
+	}
+}
+
+func secretARN(region, account, nameWithSuffix string) string {
+	return "arn:aws:secretsmanager:" + region + ":" + account + ":secret:" + nameWithSuffix
+}
+
+// createResources: CreateSecret acts on the ARN the secret will have, which
+// ends in a random suffix not yet chosen; AWS authorizes it on the name
+// followed by "-??????", so "secret:name-*" and "secret:name-??????" match.
+func createResources(c *service.Call, in *smapi.CreateSecretRequest) []string {
+	return []string{secretARN(c.Region, c.Principal.Account, deref(in.Name)+"-??????")}
+}
+
+func createContext(c *service.Call, in *smapi.CreateSecretRequest, keys map[string][]string) {
+	keys["secretsmanager:Name"] = []string{deref(in.Name)}
+	if in.Description != nil {
+		keys["secretsmanager:Description"] = []string{*in.Description}
+	}
+	if in.KmsKeyId != nil {
+		keys["secretsmanager:KmsKeyId"] = []string{*in.KmsKeyId}
+	}
+	requestTagContext(in.Tags, keys)
+}
+
+// requestTagContext sets aws:RequestTag/<key> and aws:TagKeys.
+func requestTagContext(tags []smapi.Tag, keys map[string][]string) {
+	if len(tags) == 0 {
+		return
+	}
+	names := make([]string, 0, len(tags))
+	for _, t := range tags {
+		k := deref(t.Key)
+		names = append(names, k)
+		keys["aws:RequestTag/"+k] = []string{deref(t.Value)}
+	}
+	keys["aws:TagKeys"] = names
+}
+
+// validateRule: ValidateResourcePolicy may name no secret; then it acts on "*".
+func validateRule(s *Service) service.Rule[smapi.ValidateResourcePolicyRequest] {
+	return service.Rule[smapi.ValidateResourcePolicyRequest]{
+		Action: "secretsmanager:ValidateResourcePolicy",
+		Resource: func(ctx context.Context, c *service.Call, in *smapi.ValidateResourcePolicyRequest) (*authz.Resource, error) {
+			if in.SecretId == nil {
+				return nil, nil
+			}
+			return s.resource(ctx, c, *in.SecretId)
+		},
+	}
+}

@@ -1,0 +1,174 @@
+package secretsmanager_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+)
+
+// The PostgreSQL server of the test machine (.ci/run starts one): trust
+// authentication on 127.0.0.1, database "test". Trust lets any password
+// in, so the tests check what the server stores: pg_authid's SCRAM
+// verifier must match the new password and not the old one.
+func pgAdmin(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL: %v", err)
+		}
+		t.Skipf("no PostgreSQL at 127.0.0.1:5432: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn
+}
+
+// scramMatches reports whether PostgreSQL's verifier is that of password.
+func scramMatches(t *testing.T, verifier, password string) bool {
+	t.Helper()
+	rest, ok := strings.CutPrefix(verifier, "SCRAM-SHA-256$")
+	if !ok {
+		t.Fatalf("not a SCRAM verifier: %.20q…", verifier)
+	}
+	iterSalt, keys, _ := strings.Cut(rest, "$")
+	iterS, saltS, _ := strings.Cut(iterSalt, ":")
+	storedS, _, _ := strings.Cut(keys, ":")
+	iter, _ := strconv.Atoi(iterS)
+	salt, _ := base64.StdEncoding.DecodeString(saltS)
+	stored, _ := base64.StdEncoding.DecodeString(storedS)
+	salted, err := pbkdf2.Key(sha256.New, password, salt, iter, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hmac.New(sha256.New, salted)
+	h.Write([]byte("Client Key"))
+	sum := sha256.Sum256(h.Sum(nil))
+	return hmac.Equal(sum[:], stored)
+}
+
+func rolpassword(t *testing.T, admin *pgx.Conn, role string) string {
+	t.Helper()
+	var v *string
+	if err := admin.QueryRow(context.Background(), "SELECT rolpassword FROM pg_authid WHERE rolname = $1", role).Scan(&v); err != nil {
+		t.Fatalf("role %s: %v", role, err)
+	}
+	if v == nil {
+		t.Fatalf("role %s has no password", role)
+	}
+	return *v
+}
+
+func newRole(t *testing.T, admin *pgx.Conn, password string) string {
+	t.Helper()
+	ctx := context.Background()
+	b := make([]byte, 4)
+	rand.Read(b)
+	role := "rampart_rot_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "SET password_encryption = 'scram-sha-256'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" WITH LOGIN PASSWORD '"+password+"'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(ctx, "DROP ROLE IF EXISTS "+role+"_clone")
+		admin.Exec(ctx, "DROP ROLE IF EXISTS "+role)
+	})
+	return role
+}
+
+func dbJSON(t *testing.T, user, password, master string) string {
+	m := map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": 5432, "dbname": "test", "username": user, "password": password}
+	if master != "" {
+		m["masterarn"] = master
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func creds(t *testing.T, c *sm.Client, id, stage string) map[string]any {
+	t.Helper()
+	v := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String(stage)}))
+	var m map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(v.SecretString)), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestPostgresSingleUserRotation(t *testing.T) {
+	admin := pgAdmin(t)
+	e := start(t)
+	c := e.root()
+	ctx := context.Background()
+	const old = "Old-Passw0rd-for-rotation"
+	role := newRole(t, admin, old)
+	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/app"), SecretString: aws.String(dbJSON(t, role, old, ""))}))
+	if !scramMatches(t, rolpassword(t, admin, role), old) {
+		t.Fatal("setup: the role's verifier does not match its password")
+	}
+	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"),
+		RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationSingleUser")}))
+	cur, prev := creds(t, c, "db/app", "AWSCURRENT"), creds(t, c, "db/app", "AWSPREVIOUS")
+	newPW, _ := cur["password"].(string)
+	if cur["username"] != role || newPW == old || len(newPW) != 32 || prev["password"] != old || cur["dbname"] != "test" || cur["port"] != float64(5432) {
+		t.Fatalf("after rotation: current %v, previous %v", cur["username"], prev["username"])
+	}
+	v := rolpassword(t, admin, role)
+	if !scramMatches(t, v, newPW) || scramMatches(t, v, old) {
+		t.Fatal("the server's password is not the new one")
+	}
+	// The new credentials log in and query.
+	conn, err := pgx.Connect(ctx, "host=127.0.0.1 port=5432 dbname=test user="+role+" password="+newPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+}
+
+func TestPostgresAlternatingUsersRotation(t *testing.T) {
+	admin := pgAdmin(t)
+	e := start(t)
+	c := e.root()
+	ctx := context.Background()
+	const old = "Old-Passw0rd-alternating"
+	role := newRole(t, admin, old)
+	master := must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/master"), SecretString: aws.String(dbJSON(t, "postgres", "unused-with-trust", ""))}))
+	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/app"), SecretString: aws.String(dbJSON(t, role, old, aws.ToString(master.ARN)))}))
+	fn := aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationMultiUser")
+
+	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"), RotationLambdaARN: fn}))
+	cur := creds(t, c, "db/app", "AWSCURRENT")
+	clonePW, _ := cur["password"].(string)
+	if cur["username"] != role+"_clone" || cur["masterarn"] != aws.ToString(master.ARN) {
+		t.Fatalf("first rotation: user %v", cur["username"])
+	}
+	if !scramMatches(t, rolpassword(t, admin, role+"_clone"), clonePW) || !scramMatches(t, rolpassword(t, admin, role), old) {
+		t.Fatal("first rotation: the clone's password is not the new one, or the user's changed")
+	}
+	var member bool
+	if err := admin.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER')", role+"_clone", role).Scan(&member); err != nil || !member {
+		t.Fatalf("the clone does not have the user's privileges: %v", err)
+	}
+	// The next rotation goes back to the user, with a new password.
+	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app")}))
+	cur, prev := creds(t, c, "db/app", "AWSCURRENT"), creds(t, c, "db/app", "AWSPREVIOUS")
+	pw, _ := cur["password"].(string)
+	if cur["username"] != role || prev["username"] != role+"_clone" || !scramMatches(t, rolpassword(t, admin, role), pw) || scramMatches(t, rolpassword(t, admin, role), old) {
+		t.Fatalf("second rotation: user %v, previous %v", cur["username"], prev["username"])
+	}
+}

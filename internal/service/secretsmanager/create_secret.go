@@ -1,0 +1,199 @@
+package secretsmanager
+
+import (
+	"context"
+	"crypto/subtle"
+	"strings"
+
+	"github.com/rampart/rampart/internal/awsproto"
+	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/store"
+
+	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
+)
+
+// CreateSecret creates a secret, with a first version (labelled AWSCURRENT)
+// when a value is given.
+//
+// ClientRequestToken is the first version's id. Retrying with the same
+// token and the same value succeeds and changes nothing; the same token with
+// another value fails, since a version cannot change (API_CreateSecret).
+func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretRequest) (*smapi.CreateSecretResponse, error) {
+	c := service.CallFrom(ctx)
+	name := deref(in.Name)
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	pv, hasValue, err := valueOf(in.SecretString, in.SecretBinary, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.AddReplicaRegions) > 0 {
+		return nil, smapi.NewInvalidRequestException("rampart does not replicate secrets to other Regions.")
+	}
+	tags, err := checkTags(nil, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	versionID, err := requestToken(c, in.ClientRequestToken)
+	if err != nil {
+		return nil, err
+	}
+	key := secretKey(c.Principal.Account, c.Region, name)
+
+	// A retry of a create that succeeded: answer as the first time did.
+	existing, err := s.cachedSecret(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil && !existing.gone(c.Now) && !existing.scheduled() && in.ClientRequestToken != nil {
+		if v := existing.version(versionID); v != nil {
+			if err := s.sameValue(ctx, c, existing, versionID, pv, hasValue); err != nil {
+				return nil, err
+			}
+			return &smapi.CreateSecretResponse{ARN: &existing.ARN, Name: &existing.Name, VersionId: &versionID}, nil
+		}
+	}
+
+	suffix, err := randomString(c.Rand, alnum, 6)
+	if err != nil {
+		return nil, awsproto.Internal(err)
+	}
+	sc := &secret{
+		ARN: secretARN(c.Region, c.Principal.Account, name+"-"+suffix), Name: name,
+		Account: c.Principal.Account, Region: c.Region, Description: in.Description,
+		KmsKeyID: deref(in.KmsKeyId), Type: deref(in.Type), Tags: tags,
+		Created: c.Now, LastChanged: c.Now,
+	}
+	// KMS runs outside the transaction: it has its own (and creates the
+	// AWS managed key on first use).
+	var sv *sealedValue
+	if hasValue {
+		var keyARN string
+		sv, keyARN, err = s.encrypt(ctx, c, sc, sc.KmsKeyID, versionID, pv)
+		if err != nil {
+			return nil, err
+		}
+		sc.Versions = []*version{{ID: versionID, Stages: []string{stageCurrent}, Created: c.Now, KeyARN: keyARN}}
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		old, err := load(tx, key)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			switch {
+			case old.gone(c.Now):
+				if err := purge(tx, old); err != nil {
+					return err
+				}
+			case old.scheduled():
+				return smapi.NewInvalidRequestException("You can't create this secret because a secret with this name is already scheduled for deletion.")
+			default:
+				return smapi.NewResourceExistsException("The operation failed because the secret %s already exists.", name)
+			}
+		}
+		if err := save(tx, sc); err != nil {
+			return err
+		}
+		if sv != nil {
+			return putValue(tx, sc, versionID, sv)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &smapi.CreateSecretResponse{ARN: &sc.ARN, Name: &sc.Name}
+	if hasValue {
+		out.VersionId = &versionID
+	}
+	return out, nil
+}
+
+// sameValue answers a retried request whose token names an existing
+// version: nil when the value is the same (compared in constant time), else
+// ResourceExistsException, since versions never change.
+func (s *Service) sameValue(ctx context.Context, c *service.Call, sc *secret, versionID string, pv plainValue, hasValue bool) error {
+	sv, err := s.cachedValue(ctx, valueKey(sc.key(), versionID))
+	if err != nil {
+		return err
+	}
+	if sv == nil || !hasValue {
+		if sv == nil && !hasValue {
+			return nil
+		}
+		return errVersionExists()
+	}
+	old, err := s.decrypt(ctx, c, sc, versionID, sv)
+	if err != nil {
+		return err
+	}
+	defer clear(old.data)
+	if old.binary != pv.binary || subtle.ConstantTimeCompare(old.data, pv.data) != 1 {
+		return errVersionExists()
+	}
+	return nil
+}
+
+func errVersionExists() error {
+	return smapi.NewResourceExistsException("You can't modify an existing version, you can only create new versions.")
+}
+
+// requestToken returns the version id a request asks for, or a new one.
+func requestToken(c *service.Call, token *string) (string, error) {
+	if token != nil {
+		return *token, nil
+	}
+	id, err := newUUID(c.Rand)
+	if err != nil {
+		return "", awsproto.Internal(err)
+	}
+	return id, nil
+}
+
+// checkName applies AWS's rule for secret names: "The secret name can
+// contain ASCII letters, numbers, and the following characters: /_+=.@-",
+// and must not end with a hyphen followed by six characters, which would be
+// taken for an ARN suffix ("Do not end your secret name with a hyphen
+// followed by six characters").
+func checkName(name string) error {
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/_+=.@-!", r)) {
+			return smapi.NewInvalidParameterException("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!")
+		}
+	}
+	if strings.HasPrefix(name, "arn:") {
+		return smapi.NewInvalidParameterException("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!")
+	}
+	return nil
+}
+
+// checkTags merges add into tags (a key given again takes the new value)
+// and applies AWS's tag rules.
+func checkTags(tags []tag, add []smapi.Tag) ([]tag, error) {
+	out := append([]tag(nil), tags...)
+	for _, t := range add {
+		k, v := deref(t.Key), deref(t.Value)
+		if k == "" {
+			return nil, smapi.NewInvalidParameterException("You can't use an empty tag key.")
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return nil, smapi.NewInvalidParameterException("Invalid tag key. The prefix aws: is reserved for AWS use.")
+		}
+		replaced := false
+		for i := range out {
+			if out[i].Key == k {
+				out[i].Value = v
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, tag{Key: k, Value: v})
+		}
+	}
+	if len(out) > maxTags {
+		return nil, smapi.NewInvalidParameterException("Number of tags exceeds Secrets Manager's limit of %d tags per secret.", maxTags)
+	}
+	return out, nil
+}

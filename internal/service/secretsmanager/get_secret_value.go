@@ -1,0 +1,182 @@
+package secretsmanager
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/awsproto"
+	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/store"
+
+	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
+)
+
+// GetSecretValue returns the value of a version named by VersionId,
+// VersionStage, or both; AWSCURRENT by default.
+func (s *Service) GetSecretValue(ctx context.Context, in *smapi.GetSecretValueRequest) (*smapi.GetSecretValueResponse, error) {
+	c := service.CallFrom(ctx)
+	sc, err := s.lookup(ctx, c, deref(in.SecretId))
+	if err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		return nil, errNotFound()
+	}
+	return s.getValue(ctx, c, sc, in.VersionId, in.VersionStage)
+}
+
+// getValue reads one version of sc, found and authorized by the caller.
+func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, versionID, stage *string) (*smapi.GetSecretValueResponse, error) {
+	if sc.scheduled() {
+		return nil, errMarkedDeleted()
+	}
+	v, err := pickVersion(sc, versionID, stage)
+	if err != nil {
+		return nil, err
+	}
+	sv, err := s.cachedValue(ctx, valueKey(sc.key(), v.ID))
+	if err != nil {
+		return nil, err
+	}
+	if sv == nil {
+		return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for staging label: %s", stageOr(stage))
+	}
+	pv, err := s.decrypt(ctx, c, sc, v.ID, sv)
+	if err != nil {
+		return nil, err
+	}
+	if today := day(c.Now); !v.Accessed.Equal(today) {
+		if err := s.touch(ctx, sc, v.ID, today); err != nil {
+			return nil, err
+		}
+	}
+	out := &smapi.GetSecretValueResponse{ARN: &sc.ARN, Name: &sc.Name, VersionId: &v.ID,
+		VersionStages: slices.Clone(v.Stages), CreatedDate: timePtr(v.Created)}
+	if pv.binary {
+		out.SecretBinary = pv.data
+	} else {
+		out.SecretString = ptr(string(pv.data))
+	}
+	return out, nil
+}
+
+func stageOr(stage *string) string {
+	if stage == nil {
+		return stageCurrent
+	}
+	return *stage
+}
+
+// pickVersion finds the version a request names, in AWS's words when it
+// cannot.
+func pickVersion(sc *secret, versionID, stage *string) (*version, error) {
+	if versionID != nil {
+		v := sc.version(*versionID)
+		if v == nil {
+			return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for VersionId: %s", *versionID)
+		}
+		if stage != nil && !slices.Contains(v.Stages, *stage) {
+			return nil, smapi.NewInvalidRequestException("You provided a VersionStage that is not associated to the provided VersionId.")
+		}
+		return v, nil
+	}
+	v := sc.staged(stageOr(stage))
+	if v == nil {
+		return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for staging label: %s", stageOr(stage))
+	}
+	return v, nil
+}
+
+// touch records the day a version was last read (LastAccessedDate, which
+// AWS rounds to the date): one write per secret and day, not per read.
+func (s *Service) touch(ctx context.Context, old *secret, versionID string, today time.Time) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		sc, err := load(tx, old.key())
+		if err != nil || sc == nil || sc.ARN != old.ARN {
+			return err
+		}
+		sc.Accessed = today
+		if v := sc.version(versionID); v != nil {
+			v.Accessed = today
+		}
+		return save(tx, sc)
+	})
+}
+
+// BatchGetSecretValue returns the values of up to 20 secrets, named by
+// SecretIdList or chosen by Filters. Each secret is authorized as
+// secretsmanager:GetSecretValue; a secret that cannot be read is reported in
+// Errors and does not fail the call.
+func (s *Service) BatchGetSecretValue(ctx context.Context, in *smapi.BatchGetSecretValueRequest) (*smapi.BatchGetSecretValueResponse, error) {
+	c := service.CallFrom(ctx)
+	switch {
+	case len(in.SecretIdList) > 0 && len(in.Filters) > 0:
+		return nil, smapi.NewInvalidParameterException("Either 'SecretIdList' or 'Filters' must be provided, but not both.")
+	case len(in.SecretIdList) == 0 && len(in.Filters) == 0:
+		return nil, smapi.NewInvalidParameterException("Either 'SecretIdList' or 'Filters' must be provided.")
+	case in.MaxResults != nil && len(in.Filters) == 0:
+		return nil, smapi.NewInvalidParameterException("'Filters' not specified. 'Filters' must also be specified when 'MaxResults' is provided.")
+	}
+	out := &smapi.BatchGetSecretValueResponse{}
+	ids := in.SecretIdList
+	if len(in.Filters) > 0 {
+		limit := 20
+		if in.MaxResults != nil {
+			limit = int(*in.MaxResults)
+		}
+		page, next, err := s.list(ctx, c, in.Filters, false, "", "", in.NextToken, limit)
+		if err != nil {
+			return nil, err
+		}
+		out.NextToken = next
+		ids = ids[:0:0]
+		for _, sc := range page {
+			ids = append(ids, sc.ARN)
+		}
+	}
+	for _, id := range ids {
+		v, err := s.batchOne(ctx, c, id)
+		if err != nil {
+			ae := asAPIError(err)
+			out.Errors = append(out.Errors, smapi.APIErrorType{SecretId: ptr(id), ErrorCode: &ae.Code, Message: &ae.Message})
+			continue
+		}
+		out.SecretValues = append(out.SecretValues, smapi.SecretValueEntry{ARN: v.ARN, Name: v.Name, VersionId: v.VersionId,
+			SecretBinary: v.SecretBinary, SecretString: v.SecretString, VersionStages: v.VersionStages, CreatedDate: v.CreatedDate})
+	}
+	return out, nil
+}
+
+func (s *Service) batchOne(ctx context.Context, c *service.Call, id string) (*smapi.GetSecretValueResponse, error) {
+	res, err := s.resource(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	req := c.Request("secretsmanager:GetSecretValue")
+	req.Resource = res
+	req.Keys = map[string][]string{"secretsmanager:VersionStage": {stageCurrent}}
+	s.secretContext(c, id, req.Keys)
+	if err := c.Authz.Authorize(ctx, req); err != nil {
+		return nil, err
+	}
+	sc, err := s.lookup(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if sc == nil {
+		return nil, errNotFound()
+	}
+	return s.getValue(ctx, c, sc, nil, nil)
+}
+
+// asAPIError is how an error appears in a batch answer.
+func asAPIError(err error) *awsproto.Error {
+	var d *authz.Denied
+	if errors.As(err, &d) {
+		return &awsproto.Error{Code: "AccessDeniedException", Message: d.Message}
+	}
+	return awsproto.AsError(err)
+}

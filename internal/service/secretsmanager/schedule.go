@@ -1,0 +1,192 @@
+package secretsmanager
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
+)
+
+// schedule is a parsed rotation ScheduleExpression ("Schedule expressions
+// in Secrets Manager rotation"): rate(N hours|days), N hours from 4 to 23
+// or days from 1 to 1000, or cron(Minutes Hours Day-of-month Month
+// Day-of-week Year) in UTC, where one of day-of-month and day-of-week is "?".
+type schedule struct {
+	every time.Duration // rate(…); 0 for cron
+	// cron fields as sets; dow uses 1 = Sunday … 7 = Saturday.
+	min, hour, dom, month, dow [64]bool
+	years                      map[int]bool // nil: every year
+	anyDOM, anyDOW             bool
+}
+
+func parseSchedule(expr string) (*schedule, error) {
+	bad := func(why string) error {
+		return smapi.NewInvalidParameterException("The ScheduleExpression %s is not valid: %s.", expr, why)
+	}
+	switch {
+	case strings.HasPrefix(expr, "rate(") && strings.HasSuffix(expr, ")"):
+		f := strings.Fields(expr[5 : len(expr)-1])
+		if len(f) != 2 {
+			return nil, bad("use rate(N hours) or rate(N days)")
+		}
+		n, err := strconv.Atoi(f[0])
+		if err != nil {
+			return nil, bad("the rate is not a number")
+		}
+		switch strings.TrimSuffix(f[1], "s") {
+		case "hour":
+			if n < 4 || n > 23 {
+				return nil, bad("a rate in hours must be between 4 and 23")
+			}
+			return &schedule{every: time.Duration(n) * time.Hour}, nil
+		case "day":
+			if n < 1 || n > 1000 {
+				return nil, bad("a rate in days must be between 1 and 1000")
+			}
+			return &schedule{every: time.Duration(n) * 24 * time.Hour}, nil
+		}
+		return nil, bad("the unit must be hours or days")
+	case strings.HasPrefix(expr, "cron(") && strings.HasSuffix(expr, ")"):
+		f := strings.Fields(expr[5 : len(expr)-1])
+		if len(f) != 6 {
+			return nil, bad("a cron expression has six fields")
+		}
+		s := &schedule{}
+		months := []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
+		days := []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+		specs := []struct {
+			set      *[64]bool
+			lo, hi   int
+			names    []string
+			question *bool
+		}{{&s.min, 0, 59, nil, nil}, {&s.hour, 0, 23, nil, nil}, {&s.dom, 1, 31, nil, &s.anyDOM}, {&s.month, 1, 12, months, nil}, {&s.dow, 1, 7, days, &s.anyDOW}}
+		for i, sp := range specs {
+			if f[i] == "?" {
+				if sp.question == nil {
+					return nil, bad("only day-of-month and day-of-week may be ?")
+				}
+				*sp.question = true
+				continue
+			}
+			if err := cronField(f[i], sp.lo, sp.hi, sp.names, sp.set); err != nil {
+				return nil, bad(err.Error())
+			}
+		}
+		if s.anyDOM == s.anyDOW {
+			return nil, bad("exactly one of day-of-month and day-of-week must be ?")
+		}
+		if f[5] != "*" {
+			s.years = map[int]bool{}
+			for _, part := range strings.Split(f[5], ",") {
+				lo, hi, step, err := cronRange(part, 1970, 2199, nil)
+				if err != nil {
+					return nil, bad(err.Error())
+				}
+				for y := lo; y <= hi; y += step {
+					s.years[y] = true
+				}
+			}
+		}
+		return s, nil
+	}
+	return nil, bad("use rate(…) or cron(…)")
+}
+
+// cronField parses a comma-separated list of values, ranges and steps into
+// set (nil: only validate).
+func cronField(f string, lo, hi int, names []string, set *[64]bool) error {
+	for _, part := range strings.Split(f, ",") {
+		a, b, step, err := cronRange(part, lo, hi, names)
+		if err != nil {
+			return err
+		}
+		if set != nil {
+			for v := a; v <= b; v += step {
+				set[v] = true
+			}
+		}
+	}
+	return nil
+}
+
+func cronRange(part string, lo, hi int, names []string) (a, b, step int, err error) {
+	step = 1
+	if r, st, ok := strings.Cut(part, "/"); ok {
+		if step, err = strconv.Atoi(st); err != nil || step < 1 {
+			return 0, 0, 0, fmt.Errorf("bad step in %q", part)
+		}
+		part = r
+		if part != "*" && !strings.Contains(part, "-") {
+			v, err := cronValue(part, lo, hi, names)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			return v, hi, step, nil
+		}
+	}
+	if part == "*" {
+		return lo, hi, step, nil
+	}
+	if x, y, ok := strings.Cut(part, "-"); ok {
+		if a, err = cronValue(x, lo, hi, names); err != nil {
+			return
+		}
+		if b, err = cronValue(y, lo, hi, names); err != nil {
+			return
+		}
+		if a > b {
+			return 0, 0, 0, fmt.Errorf("range %q is backwards", part)
+		}
+		return a, b, step, nil
+	}
+	a, err = cronValue(part, lo, hi, names)
+	return a, a, step, err
+}
+
+func cronValue(v string, lo, hi int, names []string) (int, error) {
+	for i, n := range names {
+		if strings.EqualFold(v, n) {
+			return lo + i, nil
+		}
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%q is not a value between %d and %d", v, lo, hi)
+	}
+	return n, nil
+}
+
+// next returns the first time strictly after t the schedule fires (UTC,
+// to the minute), or the zero time when it never does within five years.
+func (s *schedule) next(t time.Time) time.Time {
+	if s.every > 0 {
+		return t.Add(s.every)
+	}
+	t = t.UTC().Truncate(time.Minute).Add(time.Minute)
+	end := t.AddDate(5, 0, 0)
+	for t.Before(end) {
+		if (s.years != nil && !s.years[t.Year()]) || !s.month[int(t.Month())] || !s.dayMatches(t) {
+			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+			continue
+		}
+		if !s.hour[t.Hour()] {
+			t = t.Truncate(time.Hour).Add(time.Hour)
+			continue
+		}
+		if !s.min[t.Minute()] {
+			t = t.Add(time.Minute)
+			continue
+		}
+		return t
+	}
+	return time.Time{}
+}
+
+func (s *schedule) dayMatches(t time.Time) bool {
+	if s.anyDOM {
+		return s.dow[int(t.Weekday())+1]
+	}
+	return s.dom[t.Day()]
+}
