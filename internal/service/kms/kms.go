@@ -33,6 +33,40 @@
 // policy plus one statement allowing the caller that action. The
 // authorizer then allows the request as the key policy would, while an
 // explicit Deny in the key policy, an SCP or an IAM policy still wins.
+//
+// # Background work
+//
+// [Service.Sweep] deletes keys whose deletion date has passed (with their
+// aliases and grants), rotates keys whose automatic rotation is due
+// (customer keys every RotationPeriodInDays, AWS managed keys yearly) and
+// drops imported material past its ValidTo. A goroutine started by [New]
+// calls it every minute; tests call it with the time they need.
+//
+// # Not served
+//
+// Custom key stores (CloudHSM, external), multi-Region keys
+// (ReplicateKey, UpdatePrimaryRegion), DeriveSharedSecret,
+// GetKeyLastUsage, Nitro Enclaves recipients, grants to service
+// principals and the SourceArn grant constraint; key specs
+// ECC_SECG_P256K1 (no secp256k1 in the standard library), SM2, ML-DSA and
+// Ed25519; RSAES_PKCS1_V1_5 and RSA_AES_KEY_WRAP import wrapping.
+//
+// # Performance
+//
+// Measured with cmd/rampart-bench against `rampart dev` on a shared 2-core
+// Xeon VM (load average 5 from other builds; client and server on the same
+// machine), concurrency 16, 5 s each, server CPU per request:
+//
+//	sts:GetCallerIdentity (baseline)  130 µs   3,795 req/s
+//	kms:Encrypt                       175 µs   3,267 req/s
+//	kms:Decrypt                       159 µs   3,609 req/s
+//	kms:GenerateDataKey               164 µs   3,575 req/s
+//
+// p50 at concurrency 1: Encrypt 826 µs, Decrypt 735 µs, GenerateDataKey
+// 784 µs (GetCallerIdentity 737 µs). A CPU profile of BenchmarkEncrypt puts
+// KMS's own share (key lookup, grants, condition keys, the authorizer's
+// evaluation of the key policy, AES-GCM) near 22 µs per request; the rest
+// is the shared path (SigV4, codec, audit record).
 package kms
 
 import (
