@@ -3,6 +3,8 @@
 //	rampart dev       serve on 127.0.0.1:4566 for development (root key test/test)
 //	rampart init      create an installation (production mode)
 //	rampart server    serve an installation (production mode)
+//	rampart backup    write a consistent snapshot of an installation
+//	rampart restore   make a new installation from a backup
 //	rampart version   print the version
 //	rampart policy eval [--explain] < cases.jsonl
 package main
@@ -10,6 +12,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 // version is set by the linker (-X main.version=…) for releases.
@@ -23,11 +26,22 @@ Usage:
   rampart policy eval [--explain] < cases.jsonl
   rampart init --data DIR [--store postgres://…] [--seal keyfile|passphrase] [--output json]
   rampart server --data DIR [--store postgres://…] [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]
+  rampart backup --data DIR [--store postgres://…] --out FILE
+  rampart restore --in FILE --data NEWDIR [--store postgres://…]   (then copy seal.key into NEWDIR)
 
 Load tool: go run ./cmd/rampart-bench --help
 `
 
+// gcPercent is the garbage collector's target for the servers (dev and
+// server) unless GOGC says otherwise: rampart's live heap is small, so a
+// larger target trades a few MiB for less collection work; it measured
+// 5–10 µs less CPU per request at concurrency 16.
+const gcPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -44,6 +58,10 @@ func main() {
 		err = runInit(args)
 	case "server":
 		err = runServer(args)
+	case "backup":
+		err = runBackup(args)
+	case "restore":
+		err = runRestore(args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

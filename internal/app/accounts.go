@@ -38,3 +38,10 @@ func (a orgAccounts) CreateAccount(ctx context.Context, accountID, name, email, 
 	}
 	return a.iam.BootstrapAccount(ctx, accountID, managementAccountID)
 }
+
+// FinishAccount implements organizations.AccountFinisher: an account whose
+// creation was interrupted gets its OrganizationAccountAccessRole
+// (BootstrapAccount does nothing when the role exists).
+func (a orgAccounts) FinishAccount(ctx context.Context, accountID, managementAccountID string) error {
+	return a.iam.BootstrapAccount(ctx, accountID, managementAccountID)
+}

@@ -55,6 +55,8 @@ type Config struct {
 type Rampart struct {
 	guardrails   *organizations.Guardrails
 	iam          *iam.Service
+	kms          *kms.Service
+	sm           *secretsmanager.Service
 	Installation *Installation
 	Store        store.Store
 	Barrier      *barrier.Barrier
@@ -76,6 +78,14 @@ type Deps struct {
 	OrgAccounts organizations.Accounts
 	// IAM is the IAM service, shared with the authorizer (its Identities).
 	IAM *iam.Service
+	// Dev: dev mode (STS then accepts OIDC issuers at http:// loopback URLs).
+	Dev bool
+	// KMS serves its own API and Secrets Manager's data keys (nil: one is
+	// made here, for listing operations).
+	KMS *kms.Service
+	// SecretsManager (nil: one without background work is made here, for
+	// listing operations).
+	SecretsManager *secretsmanager.Service
 }
 
 // Registry returns the registry of every served operation: one line per
@@ -83,12 +93,19 @@ type Deps struct {
 func Registry(d Deps) *service.Registry {
 	r := service.NewRegistry()
 	organizations.New(d.Store, d.OrgAccounts).Register(r)
-	d.IAM.Register(r)                                                               // nil-safe: Registry(Deps{}) lists operations only
-	sts.New(sts.Deps{Barrier: d.Barrier, Authn: d.Authn, Roles: d.IAM}).Register(r) // Policies, MFA: IAM (see sts.Deps)
+	d.IAM.Register(r) // nil-safe: Registry(Deps{}) lists operations only
+	sts.New(sts.Deps{Barrier: d.Barrier, Authn: d.Authn, Roles: d.IAM, Policies: d.IAM, MFA: d.IAM, OIDC: d.IAM, SAML: d.IAM, AllowLoopbackHTTP: d.Dev}).Register(r)
 	// One KMS: its own API, and the data keys of Secrets Manager.
-	keys := kms.New(d.Store, d.Barrier)
+	keys := d.KMS
+	if keys == nil {
+		keys = kms.New(d.Store, d.Barrier)
+	}
 	keys.Register(r)
-	secretsmanager.New(d.Store, keys, secretsmanager.Options{Background: d.Store != nil, Functions: secretsmanager.FunctionsFromEnv()}).Register(r)
+	sm := d.SecretsManager
+	if sm == nil {
+		sm = secretsmanager.New(d.Store, keys, secretsmanager.Options{})
+	}
+	sm.Register(r)
 	return r
 }
 
@@ -116,15 +133,22 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 	iamSvc := iam.New(st, b)
 	rp.guardrails = organizations.NewGuardrails(st)
 	rp.iam = iamSvc
-	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn, IAM: iamSvc,
-		OrgAccounts: orgAccounts{store: st, barrier: b, iam: iamSvc}})
+	rp.kms = kms.New(st, b)
 	// Up to 200 µs of commit delay lets concurrent requests share one fsync
-	// of the audit trail (see BENCHMARKS in README.md).
+	// of the audit trail (see Benchmarks in README.md).
 	rp.Audit = audit.NewWriter(st, audit.Options{CommitDelay: 200 * time.Microsecond})
+	checker := authz.New(iamSvc, rp.guardrails)
+	// Secrets Manager records its own events (rotations, BatchGetSecretValue's
+	// per-secret reads) and authorizes scheduled rotations like requests.
+	rp.sm = secretsmanager.New(st, rp.kms, secretsmanager.Options{Background: true, Functions: secretsmanager.FunctionsFromEnv(), Authz: checker, Audit: rp.Audit})
+	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn, IAM: iamSvc, KMS: rp.kms, SecretsManager: rp.sm, Dev: cfg.Dev,
+		OrgAccounts: orgAccounts{store: st, barrier: b, iam: iamSvc}})
 	rp.Handler = server.New(server.Config{
 		Registry:     rp.Registry,
 		Authn:        rp.Authn,
-		Authz:        authz.New(iamSvc, rp.guardrails),
+		Authz:        checker,
+		KeyUsed:      iamSvc.KeyUsed,
+		AccountOpen:  rp.guardrails.AccountOpen,
 		Audit:        rp.Audit,
 		Logger:       cfg.Logger,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -204,6 +228,8 @@ func (rp *Rampart) Close() error {
 	rp.Authn.Close()
 	rp.guardrails.Close()
 	rp.iam.Close()
+	rp.sm.Close()  // stops rotations in flight, releases the background lease
+	rp.kms.Close() // writes pending key-usage records, releases the sweep lease
 	err := rp.Audit.Close()
 	if err2 := rp.Store.Close(); err == nil {
 		err = err2

@@ -67,6 +67,15 @@ func TestMatch(t *testing.T) {
 		{"arn:aws:S3:::b", "arn:aws:s3:::b", false},
 		{"*:::::-old", "arn:aws:s3:::x-old", false},
 		{"**", "x", true},
+		// "?" is one character, whatever its UTF-8 length; a byte that
+		// starts no valid sequence is one character too.
+		{"b?c", "b€c", true},
+		{"b?c", "b😀c", true},
+		{"b??c", "b😀c", false},
+		{"b?\x82c", "b\xe2\x82c", true},
+		{"b?c", "b\xf0\x9fc", false},
+		{"b??c", "b\xe2\x28c", true},
+		{"b?(c", "b\xe2(c", true},
 	}
 	for _, tc := range tests {
 		if got := Match(tc.p, tc.s); got != tc.want {
@@ -89,6 +98,7 @@ func TestLike(t *testing.T) {
 		{"arn:aws:iam::111111111111:user/*", "arn:aws:iam::111111111111:role/x", false},
 		{"arn:aws:iam::1?1111111111:*", "arn:aws:iam::111111111111:x", true},
 		{"arn:aws:iam::111111111111:x", "arn:aws:iam", false},
+		{"arn:aws:sqs:*:*:*", "arn:aws:sns:us-east-1:111111111111:t", false},
 	}
 	for _, tc := range tests {
 		if got := Like(tc.p, tc.s); got != tc.want {

@@ -2,10 +2,10 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +54,14 @@ type Writer struct {
 
 	// expected counts events announced by Expect and not yet queued.
 	expected atomic.Int64
+
+	events, commits atomic.Uint64 // written, for Stats
+}
+
+// Stats reports how many events the Writer has stored and in how many
+// commits (AppendAudit calls): their ratio is the group commit's batch size.
+func (w *Writer) Stats() (events, commits uint64) {
+	return w.events.Load(), w.commits.Load()
 }
 
 // Expect announces an event that will be recorded soon (the server calls it
@@ -95,7 +103,8 @@ func NewWriter(st store.Store, opts Options) *Writer {
 // stored (or storing it failed). Defaults: eventVersion [EventVersion],
 // eventTime now, eventID a random UUID, eventType "AwsApiCall",
 // eventCategory "Management", managementEvent true, userIdentity.type
-// "Unknown". Record modifies e (defaults and redaction) and does not keep it.
+// "Unknown". Record fills e's defaults and does not keep e; redaction
+// happens while encoding, so e's parameters are left as they were.
 //
 // If ctx ends first Record returns ctx.Err(); the event may still be stored.
 func (w *Writer) Record(ctx context.Context, e *Event) error {
@@ -132,7 +141,16 @@ func (w *Writer) Record(ctx context.Context, e *Event) error {
 	}
 }
 
-// row fills defaults, redacts and encodes e.
+// scratch is the reusable state of one encoding.
+type scratch struct {
+	buf  []byte
+	path []string
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 4096), path: make([]string, 0, 8)} }}
+
+// row fills defaults, redacts and encodes e. It leaves e's parameters as
+// they were: redaction happens while encoding (see appendEvent).
 func (w *Writer) row(e *Event) (store.AuditRow, error) {
 	if e.EventVersion == "" {
 		e.EventVersion = EventVersion
@@ -158,20 +176,16 @@ func (w *Writer) row(e *Event) (store.AuditRow, error) {
 	if e.UserIdentity.Type == "" {
 		e.UserIdentity.Type = IdentityUnknown
 	}
-	var err error
-	if e.RequestParameters, err = w.redact(e.RequestParameters); err != nil {
-		return store.AuditRow{}, fmt.Errorf("audit: requestParameters: %w", err)
-	}
-	if e.ResponseElements, err = w.redact(e.ResponseElements); err != nil {
-		return store.AuditRow{}, fmt.Errorf("audit: responseElements: %w", err)
-	}
-	if e.AdditionalData, err = w.redact(e.AdditionalData); err != nil {
-		return store.AuditRow{}, fmt.Errorf("audit: additionalEventData: %w", err)
-	}
-	body, err := json.Marshal(e)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	buf, err := w.appendEvent(sc.buf[:0], e, &sc.path)
 	if err != nil {
 		return store.AuditRow{}, fmt.Errorf("audit: encode event: %w", err)
 	}
+	if cap(buf) <= 64<<10 {
+		sc.buf = buf
+	}
+	body := slices.Clone(buf)
 	account := e.RecipientAccountID
 	if account == "" {
 		account = e.UserIdentity.AccountID
@@ -237,6 +251,10 @@ func (w *Writer) loop() {
 		// Not the caller's context: a batch serves many callers, and a
 		// cancelled one must not fail the others.
 		err := w.st.AppendAudit(context.Background(), rows)
+		if err == nil {
+			w.events.Add(uint64(len(rows)))
+			w.commits.Add(1)
+		}
 		for _, p := range batch {
 			p.err <- err
 		}

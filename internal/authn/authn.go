@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/barrier"
@@ -33,6 +34,10 @@ type Account struct {
 	Name      string `json:"name"`
 	Email     string `json:"email,omitempty"`
 	RootKeyID string `json:"rootKeyId,omitempty"`
+	// Created is when the account was created (IAM's GetUser gives it as
+	// the root user's CreateDate). Accounts stored before the field existed
+	// have none: the zero time.
+	Created time.Time `json:"created,omitzero"`
 }
 
 // Key is an access key as stored: the secret is sealed.
@@ -154,6 +159,7 @@ func EnsureAccount(ctx context.Context, st store.Store, b *barrier.Barrier, acct
 			if err := json.Unmarshal(v, &old); err != nil {
 				return err
 			}
+			acct.Created = old.Created // an account is created once
 			if old.RootKeyID != "" && old.RootKeyID != rootKeyID {
 				if _, err := tx.Delete(TableKey, old.RootKeyID); err != nil {
 					return err
@@ -161,6 +167,9 @@ func EnsureAccount(ctx context.Context, st store.Store, b *barrier.Barrier, acct
 			}
 		}
 		acct.RootKeyID = rootKeyID
+		if created && acct.Created.IsZero() {
+			acct.Created = time.Now().UTC().Truncate(time.Second)
+		}
 		v, err := json.Marshal(acct)
 		if err != nil {
 			return err
@@ -176,8 +185,12 @@ func EnsureAccount(ctx context.Context, st store.Store, b *barrier.Barrier, acct
 }
 
 // CreateAccount stores a new account and its root access key within tx.
+// When acct.Created is zero, the account is created now.
 func CreateAccount(tx store.Tx, b *barrier.Barrier, acct Account, rootKeyID, rootSecret string) error {
 	acct.RootKeyID = rootKeyID
+	if acct.Created.IsZero() {
+		acct.Created = time.Now().UTC().Truncate(time.Second)
+	}
 	v, err := json.Marshal(acct)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart/rampart/internal/arn"
@@ -25,13 +26,12 @@ type Authorizer struct {
 	ids   Identities
 	guard Guardrails
 
-	mu       sync.RWMutex
-	resource map[policyKey]*policy.Policy
-}
-
-type policyKey struct {
-	kind policy.Kind
-	doc  string
+	mu sync.RWMutex
+	// resource holds parsed resource policies by kind and document. Two
+	// levels rather than a struct key: a lookup m[kind][string(doc)] does
+	// not copy the document into a new string.
+	resource map[policy.Kind]map[string]*policy.Policy
+	cached   int
 }
 
 // maxCachedResourcePolicies bounds the parsed resource-policy cache; when it
@@ -41,7 +41,7 @@ const maxCachedResourcePolicies = 4096
 // New returns an Authorizer over the given sources. guard may be nil: no
 // account then belongs to an organization.
 func New(ids Identities, guard Guardrails) *Authorizer {
-	return &Authorizer{ids: ids, guard: guard, resource: map[policyKey]*policy.Policy{}}
+	return &Authorizer{ids: ids, guard: guard, resource: map[policy.Kind]map[string]*policy.Policy{}}
 }
 
 // Authorize implements Checker. Every resource of r must be allowed; the
@@ -209,7 +209,7 @@ func (a *Authorizer) resourcePolicy(res *Resource) (*policy.Policy, error) {
 		kind = policy.KindTrust
 	}
 	a.mu.RLock()
-	pol, ok := a.resource[policyKey{kind, string(res.Policy)}]
+	pol, ok := a.resource[kind][string(res.Policy)]
 	a.mu.RUnlock()
 	if ok {
 		return pol, nil
@@ -221,10 +221,19 @@ func (a *Authorizer) resourcePolicy(res *Resource) (*policy.Policy, error) {
 		return nil, fmt.Errorf("authz: policy of %s: %w", res.ARN, err)
 	}
 	a.mu.Lock()
-	if len(a.resource) >= maxCachedResourcePolicies {
-		a.resource = map[policyKey]*policy.Policy{}
+	if a.cached >= maxCachedResourcePolicies {
+		a.resource = map[policy.Kind]map[string]*policy.Policy{}
+		a.cached = 0
 	}
-	a.resource[policyKey{kind, string(res.Policy)}] = pol
+	m := a.resource[kind]
+	if m == nil {
+		m = map[string]*policy.Policy{}
+		a.resource[kind] = m
+	}
+	if _, ok := m[string(res.Policy)]; !ok {
+		a.cached++
+	}
+	m[string(res.Policy)] = pol
 	a.mu.Unlock()
 	return pol, nil
 }
@@ -353,8 +362,9 @@ func buildContext(r *Request, p *Principal, pp *PrincipalPolicies, res *Resource
 		c.Set(kSecureTransport, "false")
 	}
 	if !r.Time.IsZero() {
-		c.Set(kCurrentTime, r.Time.UTC().Format(time.RFC3339))
-		c.Set(kEpochTime, strconv.FormatInt(r.Time.Unix(), 10))
+		current, epoch := timeKeys(r.Time)
+		c.Set(kCurrentTime, current)
+		c.Set(kEpochTime, epoch)
 	}
 	if r.Region != "" {
 		c.Set(kRequestedRegion, r.Region)
@@ -390,10 +400,36 @@ func buildContext(r *Request, p *Principal, pp *PrincipalPolicies, res *Resource
 // values a request carries: aws:TagKeys, aws:CalledVia,
 // kms:EncryptionContextKeys, kms:GrantOperations, …
 func multiValued(key string) bool {
-	k := strings.ToLower(key)
-	return strings.HasSuffix(k, "keys") || strings.HasSuffix(k, "operations") ||
-		k == "aws:calledvia" || k == "aws:principalorgpaths" || k == "aws:principalservicenameslist"
+	// Case-insensitive without lowering a copy of the key: this runs for
+	// every key of every request.
+	return hasSuffixFold(key, "keys") || hasSuffixFold(key, "operations") ||
+		strings.EqualFold(key, "aws:calledvia") || strings.EqualFold(key, "aws:principalorgpaths") ||
+		strings.EqualFold(key, "aws:principalservicenameslist")
 }
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// timeKeys returns aws:CurrentTime and aws:EpochTime for t. Both have whole
+// seconds, and requests arrive many per second, so the last second's
+// strings are kept rather than formatted again.
+func timeKeys(t time.Time) (current, epoch string) {
+	sec := t.Unix()
+	if c := lastTimeKeys.Load(); c != nil && c.sec == sec {
+		return c.current, c.epoch
+	}
+	c := &timeKeyStrings{sec: sec, current: t.UTC().Format(time.RFC3339), epoch: strconv.FormatInt(sec, 10)}
+	lastTimeKeys.Store(c)
+	return c.current, c.epoch
+}
+
+type timeKeyStrings struct {
+	sec            int64
+	current, epoch string
+}
+
+var lastTimeKeys atomic.Pointer[timeKeyStrings]
 
 // Context returns the condition context the authorizer builds for r when
 // the principal's identity side is pp (nil: none) and it belongs to no

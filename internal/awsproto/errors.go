@@ -17,8 +17,42 @@ type Error struct {
 	// Type is the error shape name, when it differs from Code (the json
 	// protocols put the shape name in __type; query puts Code in <Code>).
 	Type string
+	// Fields are the error shape's members beyond its message, by their
+	// wire names ({"Reason": "OU_DEPTH_LIMIT_EXCEEDED"}): the json
+	// protocols render them beside __type and message, query inside
+	// <Error>. Values are strings, numbers or booleans. Services set them
+	// through [Error.With].
+	Fields map[string]any
+	// Violations are the validation failures behind a ValidationError, one
+	// per constraint (see [Validate]); a service's [Service.InvalidInput]
+	// reads them. Never rendered as such.
+	Violations []string
 
 	cause error // for the log; never rendered
+}
+
+// With sets the member name of the error shape to value and returns e:
+// orgapi.NewConstraintViolationException("…").With("Reason", "OU_DEPTH_LIMIT_EXCEEDED").
+func (e *Error) With(name string, value any) *Error {
+	if e.Fields == nil {
+		e.Fields = make(map[string]any, 1)
+	}
+	e.Fields[name] = value
+	return e
+}
+
+// DecodeError is the error a client gets when the request for an
+// operation of s fails to decode or validate: err itself, unless it is a
+// validation failure and s answers those with an error of its own
+// ([Service.InvalidInput]). The server calls it on every Decode failure.
+func (s *Service) DecodeError(err error) *Error {
+	e := AsError(err)
+	if s != nil && s.InvalidInput != nil && len(e.Violations) > 0 {
+		if mapped := s.InvalidInput(e.Violations); mapped != nil {
+			return mapped
+		}
+	}
+	return e
 }
 
 // Cause is the internal error behind an InternalFailure, for the log.

@@ -35,6 +35,13 @@ type Service struct {
 	EndpointPrefix string
 	XMLNamespace   string // query: the namespace of response documents
 	Global         bool   // IAM, STS, Organizations: one endpoint for all regions
+	// InvalidInput, when set, turns the validation failures of a request
+	// (Validate's messages, one per violated constraint) into the service's
+	// own error: Organizations answers InvalidInputException with a Reason
+	// where most json services answer ValidationException. nil: the
+	// protocol's validation error. Hand-written code sets it once, at
+	// init; see [Service.DecodeError].
+	InvalidInput func(violations []string) *Error
 
 	Operations []*Operation          // in model order
 	ops        map[string]*Operation // by name

@@ -45,7 +45,7 @@ func ValidationError(code string, msgs []string) *Error {
 		}
 		b.WriteString(m)
 	}
-	return &Error{Code: code, Message: b.String(), Status: 400, Sender: true}
+	return &Error{Code: code, Message: b.String(), Status: 400, Sender: true, Violations: msgs}
 }
 
 type validator struct {

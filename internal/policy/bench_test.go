@@ -91,6 +91,37 @@ func BenchmarkLargeRole(b *testing.B) {
 	runBench(b, benchRequest(), in, Allow)
 }
 
+// BenchmarkLargeRoleOneService: a role with 10 managed policies of 100
+// statements, all for the request's service (S3), each naming its own
+// actions and action patterns; only the last statement can match the
+// request's action. With statements indexed by action name and pattern
+// prefix, the cost does not grow with the 1,000 that cannot match.
+func BenchmarkLargeRoleOneService(b *testing.B) {
+	in := &Input{}
+	for p := 0; p < 10; p++ {
+		var st []string
+		for i := 0; i < 100; i++ {
+			eff := "Allow"
+			if i%4 == 3 {
+				eff = "Deny"
+			}
+			n := p*100 + i
+			st = append(st, fmt.Sprintf(`{"Effect":%q,"Action":["s3:Describe%d","s3:PutObject%dTagging","s3:List%d*","s3:Get%dObject?"],"Resource":"arn:aws:s3:::corp-%d/*",
+				"Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}`, eff, n, n, n, n, n))
+		}
+		if p == 9 {
+			st = append(st, `{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::corp-data/home/*",
+				"Condition":{"StringEquals":{"aws:ResourceTag/team":"${aws:PrincipalTag/team}"}}}`)
+		}
+		pol, err := parse([]byte(`{"Version":"2012-10-17","Statement":[`+strings.Join(st, ",")+`]}`), KindManaged, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Identity = append(in.Identity, pol)
+	}
+	runBench(b, benchRequest(), in, Allow)
+}
+
 // BenchmarkVariables: many statements whose resources and conditions
 // substitute policy variables.
 func BenchmarkVariables(b *testing.B) {
@@ -133,6 +164,31 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Parse(doc, KindManaged); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseManyActions measures parsing an AWS managed policy of the
+// ReadOnlyAccess kind: one statement listing 2,000 actions and patterns of
+// 50 services (no size quota: KindAWSManaged).
+func BenchmarkParseManyActions(b *testing.B) {
+	var acts []string
+	for i := 0; i < 2000; i++ {
+		svc := fmt.Sprintf("svc%d", i%50)
+		switch i % 4 {
+		case 0:
+			acts = append(acts, fmt.Sprintf(`"%s:Get%d*"`, svc, i))
+		case 1:
+			acts = append(acts, fmt.Sprintf(`"%s:List*"`, svc))
+		default:
+			acts = append(acts, fmt.Sprintf(`"%s:Describe%dThing"`, svc, i))
+		}
+	}
+	doc := []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[` + strings.Join(acts, ",") + `],"Resource":"*"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(doc, KindAWSManaged); err != nil {
 			b.Fatal(err)
 		}
 	}

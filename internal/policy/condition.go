@@ -99,54 +99,29 @@ type cval struct {
 	okay bool // num/t/pfx parsed
 }
 
-func parseConditions(v any, path string, vars bool) ([]condition, *Error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, malformed(path, errSyntax)
-	}
+// parseConditions compiles the conditions the syntax stage read.
+func parseConditions(raws []rawCond, path string, vars bool) ([]condition, *Error) {
 	var out []condition
-	for _, opName := range sortedKeys(m) {
-		opPath := path + "." + opName
-		name := opName
-		var set uint8
-		switch {
-		case strings.HasPrefix(name, "ForAnyValue:"):
-			set, name = setAny, name[len("ForAnyValue:"):]
-		case strings.HasPrefix(name, "ForAllValues:"):
-			set, name = setAll, name[len("ForAllValues:"):]
+	for _, r := range raws {
+		opPath := path + "." + r.op
+		op, known := lookupOperator(r.op)
+		if !known {
+			return nil, malformed(opPath, "Invalid Condition type : %s", r.op)
 		}
-		ifExists := false
-		if strings.HasSuffix(name, "IfExists") {
-			ifExists, name = true, strings.TrimSuffix(name, "IfExists")
+		kp := opPath + "." + r.key
+		if i := strings.IndexByte(r.key, ':'); i <= 0 || i == len(r.key)-1 {
+			return nil, malformed(kp, errNoVendor)
 		}
-		info, known := operators[name]
-		if !known || info.base == opNull && (ifExists || set != setNone) {
-			return nil, malformed(opPath, "Invalid Condition type : %s", opName)
-		}
-		block, ok := m[opName].(map[string]any)
-		if !ok {
-			return nil, malformed(opPath, errSyntax)
-		}
-		for _, key := range sortedKeys(block) {
-			kp := opPath + "." + key
-			if i := strings.IndexByte(key, ':'); i <= 0 || i == len(key)-1 {
-				return nil, malformed(kp, "Actions/Conditions must be prefixed by a valid namespace prefix.")
-			}
-			raw, err := conditionValues(block[key], kp)
+		c := condition{op: r.op, base: op.base, neg: op.neg, ifExists: op.ifExists, set: op.set,
+			key: strings.ToLower(r.key), rawKey: r.key}
+		for i, v := range r.vals {
+			cv, err := compileValue(op.base, v, vars, kp+"["+strconv.Itoa(i)+"]")
 			if err != nil {
 				return nil, err
 			}
-			c := condition{op: opName, base: info.base, neg: info.neg, ifExists: ifExists, set: set,
-				key: strings.ToLower(key), rawKey: key}
-			for i, r := range raw {
-				cv, err := compileValue(info.base, r, vars, kp+"["+strconv.Itoa(i)+"]")
-				if err != nil {
-					return nil, err
-				}
-				c.vals = append(c.vals, cv)
-			}
-			out = append(out, c)
+			c.vals = append(c.vals, cv)
 		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -408,7 +383,8 @@ func (cd *condition) eval(ev *evaluator) (match, ok bool) {
 }
 
 // anyValue reports whether the positive base operator matches v against
-// any of the policy values.
+// any of the policy values. It is not called for Null, which tests the
+// key's presence (see eval).
 func (cd *condition) anyValue(ev *evaluator, v string) (bool, bool) {
 	switch cd.base {
 	case opStringEquals, opStringEqualsIgnoreCase, opStringLike, opArnEquals, opArnLike:
@@ -486,7 +462,7 @@ func (cd *condition) anyValue(ev *evaluator, v string) (bool, bool) {
 			}
 		}
 		return false, true
-	case opIPAddress:
+	default: // opIPAddress
 		a, err := netip.ParseAddr(v)
 		if err != nil {
 			return false, true
@@ -499,7 +475,6 @@ func (cd *condition) anyValue(ev *evaluator, v string) (bool, bool) {
 		}
 		return false, true
 	}
-	return false, true
 }
 
 func (cd *condition) stringMatch(ev *evaluator, t *tmpl, v string) (bool, bool) {

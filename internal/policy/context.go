@@ -127,6 +127,18 @@ const (
 	PrincipalRoot                             // the account's root user
 	PrincipalService                          // an AWS service principal ("s3.amazonaws.com")
 	PrincipalAnonymous                        // an unsigned request
+	// PrincipalWebIdentity is a caller of sts:AssumeRoleWithWebIdentity
+	// (an OIDC provider registered in IAM, Amazon Cognito, Login with
+	// Amazon, Facebook, Google), and PrincipalSAML a caller of
+	// sts:AssumeRoleWithSAML. Both are named by their identity provider
+	// ([Principal.Provider]) and are matched by "Federated" entries of a
+	// Principal element. Like services, they have no identity side: only a
+	// resource-based policy — the role's trust policy — can let them in,
+	// and the RCPs of the resource's account can keep them out ("Policy
+	// evaluation logic"; "AWS JSON policy elements: Principal", Federated
+	// web identity and SAML session principals).
+	PrincipalWebIdentity
+	PrincipalSAML
 )
 
 // Principal is the authenticated caller.
@@ -143,16 +155,31 @@ type Principal struct {
 	RoleARN string
 	// Service is the service principal name ("lambda.amazonaws.com").
 	Service string
+	// Provider names the identity provider of a PrincipalWebIdentity or
+	// PrincipalSAML caller as a trust policy's "Federated" entry names it:
+	// the provider ARN (arn:aws:iam::<acct>:oidc-provider/<host/path>,
+	// arn:aws:iam::<acct>:saml-provider/<name>) or a provider name
+	// ("cognito-identity.amazonaws.com", "accounts.google.com",
+	// "graph.facebook.com", "www.amazon.com"). Compared exactly.
+	Provider string
 }
 
 // PrincipalFromARN derives a Principal from a caller ARN: an IAM user, a
-// role session, a federated user or the root user. The role ARN of a session
-// is built without a path (the session ARN has none); set RoleARN from
-// aws:PrincipalArn when the role has a path.
+// role session, a federated user or the root user, or the ARN of an OIDC
+// or SAML identity provider for a web identity or SAML caller (named by
+// its provider; it has no ARN or account of its own). The role ARN of a
+// session is built without a path (the session ARN has none); set RoleARN
+// from aws:PrincipalArn when the role has a path.
 func PrincipalFromARN(s string) (Principal, error) {
 	a, err := arn.Parse(s)
 	if err != nil {
 		return Principal{}, err
+	}
+	switch {
+	case a.Service == "iam" && strings.HasPrefix(a.Resource, "oidc-provider/"):
+		return Principal{Type: PrincipalWebIdentity, Provider: s}, nil
+	case a.Service == "iam" && strings.HasPrefix(a.Resource, "saml-provider/"):
+		return Principal{Type: PrincipalSAML, Provider: s}, nil
 	}
 	p := Principal{ARN: s, Account: a.AccountID}
 	switch {

@@ -55,12 +55,20 @@ const (
 )
 
 type evaluator struct {
-	req         *Request
-	ctx         *Context
-	svc         []byte // lower-case service prefix of the action
+	req *Request
+	ctx *Context
+	// act is the action in lower case (ASCII), nil when it is too long for
+	// the evaluator's buffer (every statement is then visited); colon is
+	// the index of its first colon, or -1.
+	act         []byte
+	colon       int
 	buf         []byte // scratch space for policy variables
 	hasBoundary bool
 }
+
+// maxIndexedAction bounds the actions looked up in the action index; the
+// longest IAM action names are under 100 characters.
+const maxIndexedAction = 128
 
 type scanResult struct {
 	allow, deny bool
@@ -79,14 +87,13 @@ type scanResult struct {
 // policy variable expands beyond 512 bytes.
 func Evaluate(req *Request, in *Input) Decision {
 	var scratch [512]byte
-	var svc [32]byte
-	ev := evaluator{req: req, ctx: req.Context, buf: scratch[:0]}
-	act := req.Action
-	if i := strings.IndexByte(act, ':'); i >= 0 && i <= len(svc) {
-		for j := 0; j < i; j++ {
-			svc[j] = lower(act[j])
+	var lowered [maxIndexedAction]byte
+	ev := evaluator{req: req, ctx: req.Context, buf: scratch[:0], colon: strings.IndexByte(req.Action, ':')}
+	if act := req.Action; len(act) <= len(lowered) {
+		for j := 0; j < len(act); j++ {
+			lowered[j] = lower(act[j])
 		}
-		ev.svc = svc[:i]
+		ev.act = lowered[:len(act)]
 	}
 	var d Decision
 	pt := req.Principal.Type
@@ -200,22 +207,22 @@ func Evaluate(req *Request, in *Input) Decision {
 		d.addRef(TypeResource, 0, 0, in.Resource, rRes.allowStmt)
 	}
 	// lacking names the first policy type on the identity side that does
-	// not allow.
+	// not allow; it is called only when the identity side does not allow.
 	lacking := func() PolicyType {
 		switch {
 		case !identityOK:
 			return TypeIdentity
 		case !boundaryOK:
 			return TypeBoundary
-		case !sessionOK:
+		default:
 			return TypeSession
 		}
-		return TypeResource
 	}
 
 	if !iamCaller {
-		// Services and anonymous callers have no identity side: only the
-		// resource policy can grant ("Principal": "*" or the service).
+		// Services, web identities, SAML subjects and anonymous callers
+		// have no identity side: only the resource policy can grant
+		// ("Principal": "*", or the service or "Federated" provider).
 		if rRes.grant&(gAny|gSelf) != 0 {
 			d.Result, d.Type = Allow, TypeResource
 			addResource()
@@ -275,21 +282,28 @@ func Evaluate(req *Request, in *Input) Decision {
 	return d
 }
 
-// scan evaluates the statements of p that can match the action. With
-// principals set, statements apply only to the callers their Principal or
-// NotPrincipal names, and scan reports which identities Allow statements
-// grant to.
+// scan evaluates the statements of p that can match the action: those the
+// action index lists under the action's name and under the prefixes of its
+// name, then those it cannot index (see [Policy.index]). With principals
+// set, statements apply only to the callers their Principal or NotPrincipal
+// names, and scan reports which identities Allow statements grant to.
 func (ev *evaluator) scan(p *Policy, principals bool) scanResult {
 	r := scanResult{allowStmt: -1, denyStmt: -1}
-	if len(p.byService) > 0 && len(ev.svc) > 0 {
-		for _, i := range p.byService[string(ev.svc)] {
-			if ev.visit(p, i, principals, &r) {
+	if ev.act == nil {
+		for i := range p.stmts {
+			if ev.visit(p, stmtRef{stmt: int32(i)}, principals, &r) {
 				return r
 			}
 		}
+		return r
+	}
+	if ev.colon >= 0 && len(p.byService) > 0 {
+		if ix := p.byService[string(ev.act[:ev.colon])]; ix != nil && ev.scanIndex(p, ix, principals, &r) {
+			return r
+		}
 	}
 	for _, i := range p.wild {
-		if ev.visit(p, i, principals, &r) {
+		if ev.visit(p, stmtRef{stmt: i}, principals, &r) {
 			return r
 		}
 	}
@@ -297,7 +311,8 @@ func (ev *evaluator) scan(p *Policy, principals bool) scanResult {
 }
 
 // visit evaluates one statement; it returns true when a deny was found.
-func (ev *evaluator) visit(p *Policy, i int32, principals bool, r *scanResult) bool {
+func (ev *evaluator) visit(p *Policy, ref stmtRef, principals bool, r *scanResult) bool {
+	i := ref.stmt
 	s := &p.stmts[i]
 	if s.Effect == EffectAllow && r.allow && (!principals || r.grant == gSelf|gRole|gAccount|gAny) {
 		return false // nothing more to learn from another Allow
@@ -308,7 +323,7 @@ func (ev *evaluator) visit(p *Policy, i int32, principals bool, r *scanResult) b
 			return false
 		}
 	}
-	if !ev.matches(p, s) {
+	if !ev.matches(p, s, ref.sure) {
 		return false
 	}
 	if s.Effect == EffectDeny {
@@ -323,24 +338,21 @@ func (ev *evaluator) visit(p *Policy, i int32, principals bool, r *scanResult) b
 	return false
 }
 
-func (ev *evaluator) matches(p *Policy, s *Statement) bool {
+// matches reports whether s applies to the request (action, resource and
+// conditions). actionSure: the action index found s under a key that
+// guarantees its Action matches.
+func (ev *evaluator) matches(p *Policy, s *Statement, actionSure bool) bool {
 	// Action
-	m := false
-	for _, a := range s.actions {
-		if arn.MatchFold(a, ev.req.Action) {
-			m = true
-			break
-		}
+	m := actionSure
+	for i := 0; !m && i < len(s.actions); i++ {
+		m = arn.MatchFold(s.actions[i], ev.req.Action)
 	}
 	if m == s.notAction {
 		return false
 	}
-	// Resource
-	if !s.hasResource {
-		if p.kind != KindTrust {
-			return false
-		}
-	} else {
+	// Resource. Parse requires one in every kind but trust policies, whose
+	// statements apply to the role they belong to.
+	if s.hasResource {
 		m = false
 		res := ev.req.Resource
 		for k := range s.resources {
@@ -401,6 +413,10 @@ func (ev *evaluator) principalGrant(s *Statement) uint8 {
 			if contains(ps.services, pr.Service) {
 				g |= gSelf
 			}
+		case PrincipalWebIdentity, PrincipalSAML:
+			if contains(ps.federated, pr.Provider) {
+				g |= gSelf
+			}
 		case PrincipalAnonymous:
 		default:
 			if pr.ARN != "" && contains(ps.arns, pr.ARN) {
@@ -428,6 +444,8 @@ func (ev *evaluator) principalGrant(s *Statement) uint8 {
 	switch pr.Type {
 	case PrincipalService:
 		listed = contains(ps.services, pr.Service)
+	case PrincipalWebIdentity, PrincipalSAML:
+		listed = contains(ps.federated, pr.Provider)
 	case PrincipalAnonymous:
 	default:
 		listed = (pr.ARN == "" || contains(ps.arns, pr.ARN) || pr.Type == PrincipalRoot) &&

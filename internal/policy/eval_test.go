@@ -226,6 +226,9 @@ func TestPrincipalFromARN(t *testing.T) {
 		"arn:aws:sts::111111111111:assumed-role/App/s1":      {Type: PrincipalAssumedRole, ARN: "arn:aws:sts::111111111111:assumed-role/App/s1", Account: acct, RoleARN: "arn:aws:iam::111111111111:role/App"},
 		"arn:aws:sts::111111111111:federated-user/bob":       {Type: PrincipalFederated, ARN: "arn:aws:sts::111111111111:federated-user/bob", Account: acct},
 		"arn:aws-cn:sts::111111111111:assumed-role/App/s1/x": {Type: PrincipalAssumedRole, ARN: "arn:aws-cn:sts::111111111111:assumed-role/App/s1/x", Account: acct, RoleARN: "arn:aws-cn:iam::111111111111:role/App/s1"},
+		// Identity providers stand for their web identity and SAML callers.
+		"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com": {Type: PrincipalWebIdentity, Provider: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},
+		"arn:aws:iam::111111111111:saml-provider/Okta":                                {Type: PrincipalSAML, Provider: "arn:aws:iam::111111111111:saml-provider/Okta"},
 	}
 	for s, want := range tests {
 		got, err := PrincipalFromARN(s)

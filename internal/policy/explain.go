@@ -146,6 +146,8 @@ func (d *Decision) Message(req *Request) string {
 		who = "anonymous"
 	case PrincipalService:
 		who = req.Principal.Service
+	case PrincipalWebIdentity, PrincipalSAML:
+		who = req.Principal.Provider
 	}
 	var b strings.Builder
 	b.WriteString("User: ")

@@ -36,12 +36,15 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzEvaluate: evaluation of arbitrary requests against arbitrary (valid)
-// policies never panics and is deterministic.
+// policies never panics, is deterministic, and decides as it would without
+// the action index (every statement visited).
 func FuzzEvaluate(f *testing.F) {
 	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`,
 		"s3:GetObject", "arn:aws:s3:::b/alice/x", "aws:SourceIp", "10.1.2.3")
 	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2025-01-01T00:00:00Z"}}}]}`,
 		"kms:Decrypt", "*", "aws:CurrentTime", "2024-12-31T23:59:59Z")
+	f.Add(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetO*","s3:Get?bject","s3:PutObject"],"Resource":"*"},{"Effect":"Deny","NotAction":"s3:Get*","Resource":"*"}]}`,
+		"S3:GETOBJECT", "*", "aws:username", "u")
 	f.Fuzz(func(t *testing.T, doc, action, resource, key, value string) {
 		p, err := Parse([]byte(doc), KindManaged)
 		if err != nil {
@@ -57,5 +60,20 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatal("nondeterministic")
 		}
 		_ = a.Message(req)
+		u := unindexed(p)
+		if b := Evaluate(req, &Input{Identity: []*Policy{u}, Boundary: u, SCPs: [][]*Policy{{u}}}); a.Result != b.Result || a.Type != b.Type {
+			t.Fatalf("indexed %v (%v), unindexed %v (%v)", a.Result, a.Type, b.Result, b.Type)
+		}
 	})
+}
+
+// unindexed returns a copy of p whose statements are all on the
+// always-visited list.
+func unindexed(p *Policy) *Policy {
+	c := *p
+	c.byService, c.wild = nil, nil
+	for i := range c.stmts {
+		c.wild = append(c.wild, int32(i))
+	}
+	return &c
 }

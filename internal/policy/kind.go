@@ -17,12 +17,17 @@ const (
 	KindTrust                   // role trust policy (AssumeRolePolicyDocument)
 	KindSCP                     // service control policy
 	KindRCP                     // resource control policy
+	// KindAWSManaged is an AWS managed policy (arn:aws:iam::aws:policy/…):
+	// validated as a customer managed policy, but exempt from the
+	// managed-policy size quota, which AWS's own policies (ReadOnlyAccess,
+	// SecurityAudit) far exceed.
+	KindAWSManaged
 	numKinds
 )
 
 var kindNames = [numKinds]string{
 	"managed", "user-inline", "group-inline", "role-inline", "boundary",
-	"session", "resource", "key-policy", "trust", "scp", "rcp",
+	"session", "resource", "key-policy", "trust", "scp", "rcp", "aws-managed",
 }
 
 func (k Kind) String() string {
@@ -43,7 +48,8 @@ func ParseKind(s string) (Kind, bool) {
 }
 
 // SizeLimit returns the quota for a policy of kind k in characters, not
-// counting white space, as IAM counts them ("IAM and AWS STS quotas",
+// counting white space, as IAM counts them; 0 means none (KindAWSManaged)
+// ("IAM and AWS STS quotas",
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html;
 // "Quotas for AWS Organizations"; KMS "Key policy document size"; the S3
 // bucket policy and Secrets Manager resource policy limits of 20 KB).
@@ -65,6 +71,8 @@ func (k Kind) SizeLimit() int {
 		return 5120
 	case KindKeyPolicy:
 		return 32768
+	case KindAWSManaged:
+		return 0
 	default:
 		return 20480
 	}
@@ -74,7 +82,7 @@ func (k Kind) SizeLimit() int {
 // not name one).
 func (k Kind) identityBased() bool {
 	switch k {
-	case KindManaged, KindUserInline, KindGroupInline, KindRoleInline, KindBoundary, KindSession, KindSCP:
+	case KindManaged, KindUserInline, KindGroupInline, KindRoleInline, KindBoundary, KindSession, KindSCP, KindAWSManaged:
 		return true
 	}
 	return false

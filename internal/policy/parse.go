@@ -3,7 +3,7 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,8 +35,9 @@ func (e Effect) String() string {
 }
 
 // Policy is a parsed policy document. It is immutable and safe for
-// concurrent use. Statements are pre-indexed by the service prefix of their
-// actions, so evaluation does not visit statements that cannot match.
+// concurrent use. Statements are pre-indexed by the service prefix and the
+// literal names or pattern prefixes of their actions, so evaluation does not
+// visit statements whose Action cannot match.
 type Policy struct {
 	name    string
 	kind    Kind
@@ -46,8 +47,8 @@ type Policy struct {
 	stmts   []Statement
 	size    int
 
-	byService map[string][]int32 // lower-case service prefix → statements
-	wild      []int32            // statements whose actions cannot be indexed
+	byService map[string]*svcIndex // lower-case service prefix → its action index
+	wild      []int32              // statements whose actions cannot be indexed (see index)
 }
 
 // Statement is one parsed statement.
@@ -128,10 +129,11 @@ func CountSize(doc []byte) int {
 
 // Parse parses and validates a policy document of the given kind. The error
 // is an [*Error] carrying AWS's code and message and the JSON path of the
-// problem. Size quotas are checked first ([Kind.SizeLimit]).
+// problem. Size quotas are checked first ([Kind.SizeLimit]); KindAWSManaged
+// has none.
 func Parse(doc []byte, kind Kind) (*Policy, error) {
 	size := CountSize(doc)
-	if lim := kind.SizeLimit(); size > lim {
+	if lim := kind.SizeLimit(); lim > 0 && size > lim {
 		return nil, &Error{Code: CodeLimitExceeded, Message: "Cannot exceed quota for PolicySize: " + strconv.Itoa(lim)}
 	}
 	p, err := parse(doc, kind, true)
@@ -151,16 +153,21 @@ func MustParse(doc string, kind Kind) *Policy {
 	return p
 }
 
-const errSyntax = "Syntax errors in policy."
-
 func parse(doc []byte, kind Kind, strict bool) (*Policy, error) {
+	iam := kind.iamValidated()
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, malformed("", errSyntax)
+	err := dec.Decode(&v)
+	if err == nil && len(bytes.TrimSpace(doc[dec.InputOffset():])) > 0 {
+		err = errTrailing
 	}
-	if len(bytes.TrimSpace(doc[dec.InputOffset():])) > 0 {
+	if err != nil {
+		// CreateRole and UpdateAssumeRolePolicy word text that is not
+		// JSON differently from the other IAM operations.
+		if kind == KindTrust {
+			return nil, malformed("", errInvalidJSON)
+		}
 		return nil, malformed("", errSyntax)
 	}
 	top, ok := v.(map[string]any)
@@ -172,13 +179,19 @@ func parse(doc []byte, kind Kind, strict bool) (*Policy, error) {
 		switch k {
 		case "Version", "Id", "Statement":
 		default:
+			if iam {
+				return nil, malformed(k, errSyntax)
+			}
 			return nil, malformed(k, "Unknown field %s", k)
 		}
 	}
 	if ver, ok := top["Version"]; ok {
 		s, isStr := ver.(string)
 		if !isStr || (s != Version2012 && s != Version2008) {
-			return nil, malformed("Version", "The policy failed legacy parsing")
+			if iam {
+				return nil, malformed("Version", errSyntax)
+			}
+			return nil, malformed("Version", errLegacy)
 		}
 		p.version = s
 		p.vars = s == Version2012
@@ -191,7 +204,10 @@ func parse(doc []byte, kind Kind, strict bool) (*Policy, error) {
 		p.id = s
 	}
 	st, ok := top["Statement"]
-	if !ok {
+	switch {
+	case !ok && iam:
+		return nil, malformed("", errSyntax)
+	case !ok:
 		return nil, malformed("", "Missing required field Statement")
 	}
 	var list []any
@@ -207,31 +223,51 @@ func parse(doc []byte, kind Kind, strict bool) (*Policy, error) {
 	if len(list) == 0 {
 		return nil, malformed("Statement", errSyntax)
 	}
-	sids := map[string]bool{}
+
+	// The stages of validation (see validate.go), each over every
+	// statement: syntax, the legacy parser (IAM), unique statement ids, then
+	// the rest statement by statement.
+	raws := make([]rawStatement, len(list))
 	for i, raw := range list {
 		path := "Statement"
 		if !single {
 			path = "Statement[" + strconv.Itoa(i) + "]"
 		}
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return nil, malformed(path, errSyntax)
-		}
-		s, err := parseStatement(m, path, kind, p.vars)
+		rs, err := checkSyntax(raw, path, kind)
 		if err != nil {
 			return nil, err
 		}
-		if s.Sid != "" {
-			if sids[s.Sid] {
-				return nil, malformed(path+".Sid", "Statement IDs (SID) in a single policy must be unique.")
+		raws[i] = rs
+	}
+	if iam {
+		for i := range raws {
+			if err := checkLegacy(&raws[i]); err != nil {
+				return nil, err
 			}
-			sids[s.Sid] = true
+		}
+	}
+	sids := map[string]bool{}
+	for i := range raws {
+		if sid := raws[i].sid; sid != "" {
+			if sids[sid] {
+				return nil, malformed(raws[i].path+".Sid", errSidUnique)
+			}
+			sids[sid] = true
+		}
+	}
+	p.stmts = make([]Statement, 0, len(raws))
+	for i := range raws {
+		s, err := parseStatement(&raws[i], kind, p.vars)
+		if err != nil {
+			return nil, err
 		}
 		p.stmts = append(p.stmts, s)
 	}
 	p.index()
 	return p, nil
 }
+
+var errTrailing = errors.New("data after the JSON document")
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
@@ -271,154 +307,104 @@ func sidOK(s string) bool {
 	return true
 }
 
-func parseStatement(m map[string]any, path string, kind Kind, vars bool) (Statement, *Error) {
-	var s Statement
-	for _, k := range sortedKeys(m) {
-		switch k {
-		case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition":
-		default:
-			return s, malformed(path+"."+k, "Unknown field %s", k)
-		}
-	}
-	if v, ok := m["Sid"]; ok {
-		sid, isStr := v.(string)
-		if !isStr {
-			return s, malformed(path+".Sid", errSyntax)
-		}
-		// IAM restricts Sids of the policies it stores; resource-based
-		// policies of other services accept any string.
-		if (kind.identityBased() || kind == KindTrust) && !sidOK(sid) {
-			return s, malformed(path+".Sid", "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*")
-		}
-		s.Sid = sid
-	}
-	ev, ok := m["Effect"]
-	if !ok {
-		return s, malformed(path, "Missing required field Effect")
-	}
-	switch ev {
-	case "Allow":
-		s.Effect = EffectAllow
-	case "Deny":
+// parseStatement checks and compiles what the earlier stages left: the
+// Sid's characters, actions and resources present and well formed, action
+// vendors, the Principal element as the kind requires, and condition
+// operators, keys and values.
+func parseStatement(rs *rawStatement, kind Kind, vars bool) (Statement, *Error) {
+	s := Statement{Sid: rs.sid}
+	path := rs.path
+	if rs.effect == "Deny" {
 		s.Effect = EffectDeny
-	default:
-		str, _ := ev.(string)
-		return s, malformed(path+".Effect", "Invalid effect: %s", str)
+	}
+	// IAM restricts Sids of the policies it stores; resource-based policies
+	// of other services accept any string.
+	if (kind.identityBased() || kind == KindTrust) && !sidOK(rs.sid) {
+		return s, malformed(path+".Sid", errSidChars)
 	}
 
-	// Action / NotAction
-	a, hasA := m["Action"]
-	na, hasNA := m["NotAction"]
+	// Action / NotAction: present, then (after resources) well formed.
+	if rs.actEl == "" {
+		return s, malformed(path, errNoActions)
+	}
+	if len(rs.acts) == 0 {
+		return s, malformed(path+"."+rs.actEl, errNoActions)
+	}
+	s.notAction = rs.actEl == "NotAction"
+
+	// Resource / NotResource
 	switch {
-	case hasA && hasNA:
-		return s, malformed(path, errSyntax)
-	case !hasA && !hasNA:
-		return s, malformed(path, "Policy statement must contain actions.")
+	case kind == KindTrust && rs.resEl != "":
+		return s, malformed(path+"."+rs.resEl, "Has prohibited field %s", rs.resEl)
+	case rs.resEl == "" && kind != KindTrust:
+		return s, malformed(path, errNoResources)
 	}
-	el := "Action"
-	if hasNA {
-		a, el, s.notAction = na, "NotAction", true
+	if rs.resEl != "" {
+		s.hasResource, s.notResource = true, rs.resEl == "NotResource"
+		if len(rs.res) == 0 {
+			return s, malformed(path+"."+rs.resEl, errNoResources)
+		}
+		for i, r := range rs.res {
+			if msg := checkResource(r, kind); msg != "" {
+				return s, malformed(path+"."+rs.resEl+"["+strconv.Itoa(i)+"]", "%s", msg)
+			}
+			s.resources = append(s.resources, compileTmpl(r, vars, true))
+		}
 	}
-	acts, err := stringList(a, path+"."+el)
-	if err != nil {
-		return s, err
-	}
-	if len(acts) == 0 {
-		return s, malformed(path+"."+el, "Policy statement must contain actions.")
-	}
-	for i, act := range acts {
-		if e := checkAction(act, path+"."+el+"["+strconv.Itoa(i)+"]"); e != nil {
+
+	for i, act := range rs.acts {
+		if e := checkAction(act, path+"."+rs.actEl+"["+strconv.Itoa(i)+"]", kind); e != nil {
 			return s, e
 		}
 		s.actions = append(s.actions, strings.ToLower(act))
 	}
 
-	// Resource / NotResource
-	r, hasR := m["Resource"]
-	nr, hasNR := m["NotResource"]
-	switch {
-	case hasR && hasNR:
-		return s, malformed(path, errSyntax)
-	case kind == KindTrust && (hasR || hasNR):
-		f := "Resource"
-		if hasNR {
-			f = "NotResource"
-		}
-		return s, malformed(path+"."+f, "Has prohibited field %s", f)
-	case !hasR && !hasNR && kind != KindTrust:
-		return s, malformed(path, "Policy statement must contain resources.")
-	}
-	if hasR || hasNR {
-		el = "Resource"
-		if hasNR {
-			r, el, s.notResource = nr, "NotResource", true
-		}
-		s.hasResource = true
-		res, err := stringList(r, path+"."+el)
-		if err != nil {
-			return s, err
-		}
-		if len(res) == 0 {
-			return s, malformed(path+"."+el, "Policy statement must contain resources.")
-		}
-		for i, rs := range res {
-			if !resourceOK(rs) {
-				return s, malformed(path+"."+el+"["+strconv.Itoa(i)+"]", "Resource %s must be in ARN format or \"*\".", rs)
-			}
-			s.resources = append(s.resources, compileTmpl(rs, vars, true))
-		}
-	}
-
 	// Principal / NotPrincipal
-	pr, hasP := m["Principal"]
-	npr, hasNP := m["NotPrincipal"]
 	switch {
-	case hasP && hasNP:
-		return s, malformed(path, errSyntax)
-	case (hasP || hasNP) && kind.identityBased():
-		return s, malformed(path, "Policy document should not specify a principal.")
-	case !hasP && !hasNP && kind.resourceBased():
+	case rs.prEl != "" && kind.identityBased():
+		return s, malformed(path, errNoPrincipalID)
+	case rs.prEl == "" && kind.resourceBased():
 		return s, malformed(path, "Missing required field Principal")
 	}
-	if hasP || hasNP {
-		el = "Principal"
-		if hasNP {
-			pr, el, s.notPrincipal = npr, "NotPrincipal", true
-		}
-		s.hasPrincipal = true
-		ps, err := parsePrincipals(pr, path+"."+el)
+	if rs.prEl != "" {
+		s.hasPrincipal, s.notPrincipal = true, rs.prEl == "NotPrincipal"
+		ps, err := parsePrincipals(rs.pr, path+"."+rs.prEl)
 		if err != nil {
 			return s, err
 		}
 		s.principals = ps
 	}
 
-	if c, ok := m["Condition"]; ok {
-		conds, err := parseConditions(c, path+".Condition", vars)
-		if err != nil {
-			return s, err
-		}
-		s.conds = conds
+	conds, err := parseConditions(rs.conds, path+".Condition", vars)
+	if err != nil {
+		return s, err
 	}
+	s.conds = conds
 	return s, nil
 }
 
-// checkAction validates "*" or "prefix:name-pattern".
-func checkAction(act, path string) *Error {
+// checkAction validates "*" or "vendor:name-pattern". A vendor has
+// letters, digits, "-" and "."; IAM refuses wildcards in it, other services
+// match them.
+func checkAction(act, path string, kind Kind) *Error {
 	if act == "*" {
 		return nil
 	}
 	i := strings.IndexByte(act, ':')
 	if i <= 0 {
-		return malformed(path, "Actions/Conditions must be prefixed by a valid namespace prefix.")
+		return malformed(path, errNoVendor)
 	}
 	if strings.IndexByte(act[i+1:], ':') >= 0 {
-		return malformed(path, "Actions/Condition can contain only one colon.")
+		return malformed(path, errOneColon)
 	}
-	for j := 0; j < i; j++ {
-		c := act[j]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '*' || c == '?') {
-			return malformed(path, "Vendor %s is not valid", act[:i])
+	vendor := act[:i]
+	if kind.iamValidated() && strings.ContainsAny(vendor, "*?") {
+		return malformed(path, errVendorWild)
+	}
+	for j := 0; j < len(vendor); j++ {
+		c := vendor[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '*' || c == '?') {
+			return malformed(path, "Vendor %s is not valid", vendor)
 		}
 	}
 	return nil
@@ -489,37 +475,28 @@ func parsePrincipals(v any, path string) (principals, *Error) {
 	return ps, nil
 }
 
-// index builds the action index. A statement is indexed under every service
-// prefix of its Action patterns when every prefix is literal; statements
-// with NotAction or a wildcard in a prefix go to the always-visited list.
-func (p *Policy) index() {
-	p.byService = map[string][]int32{}
-	for i := range p.stmts {
-		s := &p.stmts[i]
-		literal := !s.notAction
-		if literal {
-			for _, a := range s.actions {
-				j := strings.IndexByte(a, ':')
-				if j < 0 || strings.ContainsAny(a[:j], "*?") {
-					literal = false
-					break
-				}
-			}
-		}
-		if !literal {
-			p.wild = append(p.wild, int32(i))
-			continue
-		}
-		var seen []string
-		for _, a := range s.actions {
-			svc := a[:strings.IndexByte(a, ':')]
-			if slices.Contains(seen, svc) {
-				continue
-			}
-			seen = append(seen, svc)
-			p.byService[svc] = append(p.byService[svc], int32(i))
-		}
+// checkResource returns why r cannot be a Resource of a policy of kind,
+// or "". It accepts "*", an ARN with its six fields, and wildcard patterns
+// that can match ARNs ("*:::::-old", "arn:aws:s3:::*"). IAM also refuses a
+// region in the ARNs of IAM and of S3 buckets and objects, which have none.
+func checkResource(r string, kind Kind) string {
+	if !resourceOK(r) {
+		return "Resource " + r + ` must be in ARN format or "*".`
 	}
+	if !kind.iamValidated() || !strings.HasPrefix(r, "arn:") {
+		return ""
+	}
+	a, err := arn.Parse(r)
+	if err != nil || a.Region == "" {
+		return ""
+	}
+	switch {
+	case a.Service == "iam":
+		return "IAM resource " + r + " cannot contain region information."
+	case a.Service == "s3" && a.AccountID == "":
+		return "Resource " + r + " can not contain region information."
+	}
+	return ""
 }
 
 // resourceOK accepts "*", an ARN with its six fields, and wildcard patterns

@@ -8,12 +8,14 @@ import (
 	"github.com/rampart/rampart/internal/awsproto"
 )
 
-// event is the CloudTrail record of the exchange. Request parameters and
+// event is the CloudTrail record of the exchange, in x.ev (the audit
+// Writer does not keep it). Request parameters and
 // response elements pass through awsproto.Params, which hides every value
 // the model marks sensitive; the audit writer's baseline redaction hides
 // secret-named members again, whatever the model says.
 func (x *exchange) event() *audit.Event {
-	e := &audit.Event{
+	e := &x.ev
+	*e = audit.Event{
 		EventTime:       audit.Time{Time: x.now},
 		EventSource:     eventSource(x.svc),
 		EventName:       x.operationName(),

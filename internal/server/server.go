@@ -18,7 +18,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart/rampart/internal/api"
@@ -46,6 +48,13 @@ type Config struct {
 	MaxBodyBytes int64            // 0: DefaultMaxBodyBytes
 	Now          func() time.Time // nil: time.Now
 	Rand         io.Reader        // nil: crypto/rand
+	// KeyUsed, when set, hears of every request signed with a long-term
+	// access key (IAM's GetAccessKeyLastUsed). It must not block.
+	KeyUsed func(accessKeyID, service, region string, at time.Time)
+	// AccountOpen, when set, refuses the requests of accounts whose
+	// credentials no longer work (closed through Organizations'
+	// CloseAccount): it returns an *authz.Denied for them.
+	AccountOpen func(ctx context.Context, account string) error
 }
 
 // Server serves the AWS APIs over HTTP. It is an http.Handler.
@@ -99,16 +108,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathMetrics:
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		s.metrics.write(w)
+		if s.cfg.Audit != nil {
+			events, commits := s.cfg.Audit.Stats()
+			fmt.Fprintf(w, "# HELP rampart_audit_events_total Audit events stored.\n# TYPE rampart_audit_events_total counter\nrampart_audit_events_total %d\n", events)
+			fmt.Fprintf(w, "# HELP rampart_audit_commits_total Durable commits of the audit trail (group commit: several events each).\n# TYPE rampart_audit_commits_total counter\nrampart_audit_commits_total %d\n", commits)
+		}
 		return
 	}
 	start := time.Now()
 	if s.cfg.Audit != nil {
 		s.cfg.Audit.Expect()
 	}
-	x := &exchange{s: s, r: r, start: start, now: s.cfg.Now().UTC(), requestID: newRequestID(s.cfg.Rand)}
+	x := exchangePool.Get().(*exchange)
+	x.s, x.r, x.start, x.now, x.requestID = s, r, start, s.cfg.Now().UTC(), newRequestID(s.cfg.Rand)
 	x.serve()
 	x.finish(w)
 	s.metrics.observe(x.serviceName(), x.operationName(), x.outcome(), time.Since(start))
+	x.release()
+}
+
+// Exchanges are reused: each carries its response buffer and audit event,
+// which would otherwise be allocated (and the buffer grown) per request.
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+// release clears x (nothing of the request stays reachable from the pool)
+// and returns it to the pool. The answer has been written by then: the
+// ResponseWriter copied the buffer.
+func (x *exchange) release() {
+	buf, hdr := x.resp.buf, x.resp.header
+	buf.Reset()
+	clear(hdr) // net/http copied it at WriteHeader
+	*x = exchange{}
+	if buf.Cap() <= 64<<10 {
+		x.resp.buf = buf
+	}
+	x.resp.header = hdr
+	exchangePool.Put(x)
 }
 
 // exchange is one request on its way through the server.
@@ -129,6 +164,7 @@ type exchange struct {
 	err     *awsproto.Error
 	resp    bufferedResponse
 	denied  bool
+	ev      audit.Event // the record of the call; see event
 }
 
 func (x *exchange) serviceName() string {
@@ -218,7 +254,7 @@ func (x *exchange) serve() {
 	x.in = in
 	if op.Input != nil {
 		if err := x.proto.Decode(op, req, in); err != nil {
-			x.fail(awsproto.AsError(err))
+			x.fail(x.svc.DecodeError(err)) // the service's own validation error, if it has one
 			return
 		}
 	}
@@ -295,7 +331,7 @@ func (x *exchange) authenticate(authErr error) bool {
 		}
 		x.call.Principal = &cred.Principal
 		x.call.Region = x.auth.Region
-		return true
+		return x.accountOpen()
 	}
 	cred, err := x.s.cfg.Authn.Lookup(x.r.Context(), x.auth.AccessKeyID)
 	if errors.Is(err, authn.ErrUnknownKey) || (err == nil && !cred.Active) {
@@ -315,7 +351,34 @@ func (x *exchange) authenticate(authErr error) bool {
 	p.AccessKeyID = x.auth.AccessKeyID
 	x.call.Principal = &p
 	x.call.Region = x.auth.Region
+	if !x.accountOpen() {
+		return false
+	}
+	if x.s.cfg.KeyUsed != nil {
+		x.s.cfg.KeyUsed(x.auth.AccessKeyID, x.svc.EndpointPrefix, x.auth.Region, x.now)
+	}
 	return true
+}
+
+// accountOpen refuses the credentials of a closed account, as AWS does once
+// an account is suspended: even the operations that need no permission
+// (sts:GetCallerIdentity) are denied. False means the request has failed.
+func (x *exchange) accountOpen() bool {
+	if x.s.cfg.AccountOpen == nil {
+		return true
+	}
+	err := x.s.cfg.AccountOpen(x.r.Context(), x.call.Principal.Account)
+	if err == nil {
+		return true
+	}
+	var d *authz.Denied
+	if errors.As(err, &d) {
+		x.denied = true
+		x.fail(&awsproto.Error{Code: x.proto.CommonCode(awsproto.CodeAccessDenied), Status: accessDeniedStatus(x.svc), Sender: true, Message: d.Message})
+		return false
+	}
+	x.fail(awsproto.Internal(err))
+	return false
 }
 
 func (x *exchange) failAuth(err error) {
@@ -371,13 +434,15 @@ func (x *exchange) finish(w http.ResponseWriter) {
 	for k, v := range x.resp.header {
 		h[k] = v
 	}
-	h.Set("x-amzn-RequestId", x.requestID)
-	h.Set("Date", x.now.Format(http.TimeFormat))
+	// Canonical keys, set directly: Header.Set would canonicalize each
+	// ("x-amzn-RequestId" is sent as X-Amzn-Requestid either way).
+	h["X-Amzn-Requestid"] = []string{x.requestID}
+	h["Date"] = []string{x.now.Format(http.TimeFormat)}
+	h["Content-Length"] = []string{strconv.Itoa(x.resp.buf.Len())}
 	status := x.resp.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	h.Set("Content-Length", fmt.Sprint(x.resp.buf.Len()))
 	w.WriteHeader(status)
 	w.Write(x.resp.buf.Bytes())
 }
@@ -404,10 +469,17 @@ func readBody(r *http.Request, max int64) (body []byte, tooLarge bool, err error
 	if r.ContentLength > max {
 		return nil, true, nil
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	if r.ContentLength >= 0 {
+		// The usual case: the length is known (net/http's body reader
+		// stops there), so read into a slice of exactly that size rather
+		// than let a bytes.Buffer grow past it.
+		body = make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, false, err
+		}
+		return body, false, nil
 	}
+	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r.Body, max+1))
 	if err != nil {
 		return nil, false, err
@@ -475,7 +547,7 @@ func (b *bufferedResponse) WriteHeader(status int) {
 }
 
 func (b *bufferedResponse) reset() {
-	b.header = nil
+	clear(b.header)
 	b.status = 0
 	b.buf.Reset()
 }

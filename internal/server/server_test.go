@@ -16,12 +16,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/rampart/rampart/internal/api"
+	"github.com/rampart/rampart/internal/app"
+	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/rampartest"
 	"github.com/rampart/rampart/internal/store"
 )
@@ -71,23 +72,62 @@ func TestAuthenticationFailuresThroughSDK(t *testing.T) {
 	}
 }
 
+// TestNotImplementedInEachProtocol: an operation AWS has and rampart does
+// not serve answers 501 NotImplemented, naming it, in its protocol's shape.
 func TestNotImplementedInEachProtocol(t *testing.T) {
 	srv := rampartest.Start(t)
-	ctx := context.Background()
-	var ae smithy.APIError
-	var re interface{ HTTPStatusCode() int }
-	// json: an operation of a served service that is not served yet.
-	_, err := secretsmanager.NewFromConfig(srv.Config()).StopReplicationToReplica(ctx, &secretsmanager.StopReplicationToReplicaInput{SecretId: aws.String("x")})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "Secrets Manager StopReplicationToReplica") {
-		t.Fatalf("secretsmanager StopReplicationToReplica: %v", err)
+	reg := app.Registry(app.Deps{})
+	unserved := func(svc *awsproto.Service) *awsproto.Operation {
+		for _, op := range svc.Operations {
+			if reg.Lookup(op) == nil && !op.NoAuth {
+				return op
+			}
+		}
+		return nil
 	}
-	if !errors.As(err, &re) || re.HTTPStatusCode() != 501 {
-		t.Fatalf("status: %v", err)
+	byName := map[string]*awsproto.Service{}
+	for _, s := range api.Services() {
+		byName[s.Name] = s
 	}
-	// query.
-	_, err = iam.NewFromConfig(srv.Config()).GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
-	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" || !strings.Contains(ae.ErrorMessage(), "IAM GenerateCredentialReport") {
-		t.Fatalf("iam GenerateCredentialReport: %v", err)
+	// query: the first unserved IAM or STS operation, if any is left.
+	var queryOp *awsproto.Operation
+	for _, name := range []string{"iam", "sts"} {
+		if op := unserved(byName[name]); op != nil {
+			queryOp = op
+			break
+		}
+	}
+	cases := []struct {
+		name, signing, method, path string
+		header                      map[string]string
+		body                        string
+		want                        string
+	}{
+		{"json", "acm", "POST", "/", map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "CertificateManager.ListCertificates"}, "{}", "ACM ListCertificates"},
+		{"rest-json", "guardduty", "GET", "/detector", nil, "", "GuardDuty ListDetectors"},
+	}
+	if queryOp != nil {
+		cases = append(cases, struct {
+			name, signing, method, path string
+			header                      map[string]string
+			body                        string
+			want                        string
+		}{"query", queryOp.Service.SigningName, "POST", "/", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			"Action=" + queryOp.Name + "&Version=" + queryOp.Service.APIVersion, queryOp.Service.ID + " " + queryOp.Name})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, hdr, body := raw(t, srv, tc.signing, tc.method, tc.path, tc.header, []byte(tc.body), true)
+			if status != 501 {
+				t.Fatalf("status %d, want 501; body %s", status, body)
+			}
+			if !strings.Contains(string(body), "NotImplemented") || !strings.Contains(string(body), tc.want) {
+				t.Errorf("body %s lacks NotImplemented and %q", body, tc.want)
+			}
+			if tc.name == "query" && !strings.HasPrefix(hdr.Get("Content-Type"), "text/xml") {
+				t.Errorf("query error content type %q", hdr.Get("Content-Type"))
+			}
+		})
 	}
 }
 

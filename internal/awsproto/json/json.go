@@ -1,8 +1,11 @@
 package json
 
 import (
+	stdjson "encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -154,6 +157,12 @@ func WriteError(w http.ResponseWriter, ct string, err *awsproto.Error, requestID
 		b = append(b, `,"message":`...)
 		b = wire.AppendJSONString(b, err.Message)
 	}
+	for _, k := range fieldNames(err.Fields) {
+		b = append(b, ',')
+		b = wire.AppendJSONString(b, k)
+		b = append(b, ':')
+		b = appendField(b, err.Fields[k])
+	}
 	b = append(b, '}')
 	*buf = b
 	h := w.Header()
@@ -163,6 +172,50 @@ func WriteError(w http.ResponseWriter, ct string, err *awsproto.Error, requestID
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// fieldNames returns the names of an error's extra members in order,
+// leaving out those the codec writes itself.
+func fieldNames(fields map[string]any) []string {
+	if len(fields) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		if k != "__type" && !strings.EqualFold(k, "message") {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// appendField renders an error member's value: strings, booleans and
+// numbers as JSON; anything else as its JSON encoding, or null.
+func appendField(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case string:
+		return wire.AppendJSONString(b, x)
+	case fmt.Stringer: // enums of the generated api packages are string types; Stringers render as text
+		return wire.AppendJSONString(b, x.String())
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.String { // a named string type (an enum)
+		return wire.AppendJSONString(b, rv.String())
+	}
+	enc, err := stdjson.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, enc...)
 }
 
 // jsonCodes spells the common errors as the json services do: KMS answers

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -522,6 +523,24 @@ func (Protocol) EncodeError(w http.ResponseWriter, svc *awsproto.Service, err *a
 		b = appendText(b, err.Message)
 		b = append(b, "</Message>"...)
 	}
+	// The shape's other members are elements of <Error>, as botocore and
+	// the SDKs read them.
+	names := make([]string, 0, len(err.Fields))
+	for k := range err.Fields {
+		if k != "Type" && k != "Code" && k != "Message" && validElement(k) {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		b = append(b, '<')
+		b = append(b, k...)
+		b = append(b, '>')
+		b = appendText(b, fmt.Sprint(err.Fields[k]))
+		b = append(b, "</"...)
+		b = append(b, k...)
+		b = append(b, '>')
+	}
 	b = append(b, "</Error><RequestId>"...)
 	b = appendText(b, requestID)
 	b = append(b, "</RequestId></ErrorResponse>"...)
@@ -539,6 +558,21 @@ func (Protocol) EncodeError(w http.ResponseWriter, svc *awsproto.Service, err *a
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// validElement reports whether name can be an XML element name as error
+// members are spelled (letters, digits, '_', not starting with a digit).
+func validElement(name string) bool {
+	if name == "" || (name[0] >= '0' && name[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // CommonCode returns code unchanged: the Code constants are the query

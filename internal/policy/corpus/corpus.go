@@ -112,8 +112,15 @@ func ResourceKind(res string) policy.Kind {
 // Build converts c into a request and the policies that apply.
 func Build(c *Case) (*policy.Request, *policy.Input, error) {
 	r := &c.Request
-	pr, err := policy.PrincipalFromARN(r.Principal)
-	if err != nil {
+	var pr policy.Principal
+	var err error
+	if !strings.HasPrefix(r.Principal, "arn:") && strings.Contains(r.Principal, ".") {
+		// A web identity named by its provider ("accounts.google.com",
+		// "cognito-identity.amazonaws.com", …): rampart's extension of the
+		// case format, for trust policies of sts:AssumeRoleWithWebIdentity.
+		// OIDC and SAML provider ARNs are read by PrincipalFromARN.
+		pr = policy.Principal{Type: policy.PrincipalWebIdentity, Provider: r.Principal}
+	} else if pr, err = policy.PrincipalFromARN(r.Principal); err != nil {
 		return nil, nil, err
 	}
 	ctx := policy.NewContext(len(r.Context))

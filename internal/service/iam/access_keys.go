@@ -26,6 +26,21 @@ func (e *entity) principal() authz.Principal {
 // requests as soon as this call returns.
 func (s *Service) CreateAccessKey(ctx context.Context, in *iamapi.CreateAccessKeyRequest) (*iamapi.CreateAccessKeyResponse, error) {
 	c := service.CallFrom(ctx)
+	if isRootSelf(c, in.UserName) {
+		var k accessKey
+		var secret string
+		err := s.store.Update(ctx, func(tx store.Tx) (err error) {
+			k, secret, err = s.createRootKey(tx, c)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &iamapi.CreateAccessKeyResponse{AccessKey: &iamapi.AccessKey{
+			UserName: ptr(rootKeyUserName(c.Principal.Account)), AccessKeyId: ptr(k.ID), Status: iamapi.StatusTypeActive,
+			SecretAccessKey: ptr(secret), CreateDate: ptr(k.Created),
+		}}, nil
+	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
 		return nil, err
@@ -74,12 +89,26 @@ func (s *Service) CreateAccessKey(ctx context.Context, in *iamapi.CreateAccessKe
 // ListAccessKeys lists a user's access keys (never their secrets).
 func (s *Service) ListAccessKeys(ctx context.Context, in *iamapi.ListAccessKeysRequest) (*iamapi.ListAccessKeysResponse, error) {
 	c := service.CallFrom(ctx)
+	acct := c.Principal.Account
+	var keys []accessKey
+	if isRootSelf(c, in.UserName) {
+		err := s.store.View(ctx, func(tx store.Tx) error {
+			rks, err := rootKeys(tx, acct)
+			for _, k := range rks {
+				k.UserName = rootKeyUserName(acct)
+				keys = append(keys, k.accessKey)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return listedKeys(keys, in)
+	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
 		return nil, err
 	}
-	acct := c.Principal.Account
-	var keys []accessKey
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		e, err := getEntity(tx, kindUser, acct, name)
 		if err != nil {
@@ -101,6 +130,10 @@ func (s *Service) ListAccessKeys(ctx context.Context, in *iamapi.ListAccessKeysR
 	if err != nil {
 		return nil, err
 	}
+	return listedKeys(keys, in)
+}
+
+func listedKeys(keys []accessKey, in *iamapi.ListAccessKeysRequest) (*iamapi.ListAccessKeysResponse, error) {
 	pg, trunc, next, err := page(keys, in.Marker, in.MaxItems)
 	if err != nil {
 		return nil, err
@@ -130,6 +163,11 @@ func getKey(tx store.Tx, acct, user, id string) (*accessKey, error) {
 // UpdateAccessKey makes a key Active or Inactive; an inactive key signs nothing.
 func (s *Service) UpdateAccessKey(ctx context.Context, in *iamapi.UpdateAccessKeyRequest) (*awsEmpty, error) {
 	c := service.CallFrom(ctx)
+	if isRootSelf(c, in.UserName) {
+		return empty(s.store.Update(ctx, func(tx store.Tx) error {
+			return updateRootKey(tx, c.Principal.Account, str(in.AccessKeyId), string(in.Status))
+		}))
+	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
 		return nil, err
@@ -155,6 +193,11 @@ func (s *Service) UpdateAccessKey(ctx context.Context, in *iamapi.UpdateAccessKe
 // DeleteAccessKey deletes a key; it stops signing at once.
 func (s *Service) DeleteAccessKey(ctx context.Context, in *iamapi.DeleteAccessKeyRequest) (*awsEmpty, error) {
 	c := service.CallFrom(ctx)
+	if isRootSelf(c, in.UserName) {
+		return empty(s.store.Update(ctx, func(tx store.Tx) error {
+			return deleteRootKey(tx, c.Principal.Account, str(in.AccessKeyId))
+		}))
+	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
 		return nil, err
@@ -172,37 +215,12 @@ func (s *Service) DeleteAccessKey(ctx context.Context, in *iamapi.DeleteAccessKe
 		if _, err := tx.Delete(tableAccessKey, entityKey(acct, e.Name)+"/"+k.ID); err != nil {
 			return err
 		}
+		if _, err := tx.Delete(tableKeyUse, k.ID); err != nil {
+			return err
+		}
 		_, err = tx.Delete(authn.TableKey, k.ID)
 		return err
 	}))
-}
-
-// GetAccessKeyLastUsed tells whose a key is. rampart does not record key
-// use yet, so the answer is AWS's "never used": ServiceName and Region "N/A".
-func (s *Service) GetAccessKeyLastUsed(ctx context.Context, in *iamapi.GetAccessKeyLastUsedRequest) (*iamapi.GetAccessKeyLastUsedResponse, error) {
-	c := service.CallFrom(ctx)
-	var user string
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		kvs, err := tx.Scan(tableAccessKey, c.Principal.Account+"/", "", 0)
-		if err != nil {
-			return err
-		}
-		for _, kv := range kvs {
-			var k accessKey
-			if err := json.Unmarshal(kv.Value, &k); err != nil {
-				return err
-			}
-			if k.ID == str(in.AccessKeyId) {
-				user = k.UserName
-				return nil
-			}
-		}
-		return iamapi.NewNoSuchEntityException("The Access Key with id %s cannot be found.", str(in.AccessKeyId))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &iamapi.GetAccessKeyLastUsedResponse{UserName: ptr(user), AccessKeyLastUsed: &iamapi.AccessKeyLastUsed{ServiceName: ptr("N/A"), Region: ptr("N/A")}}, nil
 }
 
 // patchAuthnKey changes fields of the authn record of an access key

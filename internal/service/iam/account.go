@@ -53,11 +53,11 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *awsEmpty) (*iamapi.G
 		"AccessKeysPerUserQuota": maxAccessKeys, "AttachedPoliciesPerGroupQuota": maxAttached,
 		"AttachedPoliciesPerRoleQuota": maxAttached, "AttachedPoliciesPerUserQuota": maxAttached,
 		"PolicySizeQuota": 6144, "VersionsPerPolicyQuota": maxPolicyVersions, "AssumeRolePolicySizeQuota": 2048,
-		"InstanceProfilesQuota": 1000, "GlobalEndpointTokenVersion": 1, "ServerCertificates": 0,
-		"InstanceProfiles": 0, "Providers": 0, "AccountSigningCertificatesPresent": 0,
+		"InstanceProfilesQuota": 1000, "GlobalEndpointTokenVersion": 1, "AccountSigningCertificatesPresent": 0,
 	}
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		for key, table := range map[string]string{"Users": tableUser, "Groups": tableGroup, "Roles": tableRole, "Policies": tablePolicy} {
+		for key, table := range map[string]string{"Users": tableUser, "Groups": tableGroup, "Roles": tableRole, "Policies": tablePolicy,
+			"InstanceProfiles": tableInstanceProfile, "ServerCertificates": tableServerCert} {
 			n, err := tx.Count(table, acct+"/")
 			if err != nil {
 				return err
@@ -86,6 +86,15 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *awsEmpty) (*iamapi.G
 			}
 		}
 		m["PolicyVersionsInUse"] = int32(n)
+		providers := 0
+		for _, table := range []string{tableOIDC, tableSAML} {
+			c, err := tx.Count(table, acct+"/")
+			if err != nil {
+				return err
+			}
+			providers += c
+		}
+		m["Providers"] = int32(providers)
 		mfa, inUse, err := s.mfaCounts(tx, acct)
 		if err != nil {
 			return err
@@ -197,6 +206,7 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 	type item struct {
 		user, group, role *entity
 		pol               *managedPolicy
+		profiles          []iamapi.InstanceProfile
 	}
 	var items []item
 	counts := map[string][2]int32{}
@@ -220,7 +230,19 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 				case kindGroup:
 					items = append(items, item{group: e})
 				default:
-					items = append(items, item{role: e})
+					ps, err := roleProfiles(tx, acct, e.Name)
+					if err != nil {
+						return err
+					}
+					profiles := []iamapi.InstanceProfile{}
+					for _, p := range ps {
+						ap, err := s.apiProfile(tx, acct, p)
+						if err != nil {
+							return err
+						}
+						profiles = append(profiles, ap)
+					}
+					items = append(items, item{role: e, profiles: profiles})
 				}
 			}
 		}
@@ -286,7 +308,7 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 			e := it.role
 			r := e.apiRole()
 			out.RoleDetailList = append(out.RoleDetailList, iamapi.RoleDetail{Path: r.Path, RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn,
-				CreateDate: r.CreateDate, AssumeRolePolicyDocument: r.AssumeRolePolicyDocument, InstanceProfileList: []iamapi.InstanceProfile{},
+				CreateDate: r.CreateDate, AssumeRolePolicyDocument: r.AssumeRolePolicyDocument, InstanceProfileList: it.profiles,
 				RolePolicyList: inlineDetails(e.Inline), AttachedManagedPolicies: attachedList(e.Attached), PermissionsBoundary: r.PermissionsBoundary,
 				Tags: r.Tags, RoleLastUsed: r.RoleLastUsed})
 		default:

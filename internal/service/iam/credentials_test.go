@@ -13,8 +13,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/rampart/rampart/internal/rampartest"
+	iamsvc "github.com/rampart/rampart/internal/service/iam"
 	"github.com/rampart/rampart/internal/store"
 )
 
@@ -79,6 +81,10 @@ func TestPasswordsAndMFA(t *testing.T) {
 	if len(seed) != 32 || *dev.VirtualMFADevice.SerialNumber != "arn:aws:iam::000000000000:mfa/ann-phone" {
 		t.Fatalf("device: %s %q", *dev.VirtualMFADevice.SerialNumber, seed)
 	}
+	// The QR code carries the same seed as an otpauth:// URI.
+	if uri := iamsvc.QRRead(t, dev.VirtualMFADevice.QRCodePNG); uri != "otpauth://totp/rampart:ann-phone@000000000000?secret="+string(seed)+"&issuer=rampart" {
+		t.Fatalf("QR code holds %q", uri)
+	}
 	step := time.Now().Unix()/30 - 1
 	_, err = c.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String("ann"), SerialNumber: dev.VirtualMFADevice.SerialNumber,
 		AuthenticationCode1: aws.String(code(t, seed, step)), AuthenticationCode2: aws.String(code(t, seed, step+5))})
@@ -88,6 +94,17 @@ func TestPasswordsAndMFA(t *testing.T) {
 	ds := must(c.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String("ann")}))(t)
 	if len(ds.MFADevices) != 1 {
 		t.Fatalf("devices: %+v", ds.MFADevices)
+	}
+	got := must(c.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("ann"), SerialNumber: dev.VirtualMFADevice.SerialNumber}))(t)
+	if *got.UserName != "ann" || *got.SerialNumber != *dev.VirtualMFADevice.SerialNumber || got.EnableDate == nil {
+		t.Fatalf("GetMFADevice: %+v", got)
+	}
+	_, err = c.GetMFADevice(ctx, &iam.GetMFADeviceInput{UserName: aws.String("ann"), SerialNumber: aws.String("arn:aws:iam::000000000000:mfa/none")})
+	wantCode(t, err, "NoSuchEntity")
+	must(c.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: dev.VirtualMFADevice.SerialNumber, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}, {Key: aws.String("x"), Value: aws.String("y")}}}))(t)
+	must(c.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: dev.VirtualMFADevice.SerialNumber, TagKeys: []string{"x"}}))(t)
+	if tags := must(c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: dev.VirtualMFADevice.SerialNumber}))(t).Tags; len(tags) != 1 || *tags[0].Key != "k" {
+		t.Fatalf("MFA tags: %+v", tags)
 	}
 	_, err = c.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: dev.VirtualMFADevice.SerialNumber})
 	wantCode(t, err, "DeleteConflict")

@@ -1,9 +1,15 @@
 // Package iam serves AWS Identity and Access Management: users, groups,
 // roles, managed and inline policies, access keys, permissions boundaries
-// and tags, kept in the store; and it is the [authz.Identities] source the
-// authorizer asks, on every request of every service, for the policies of
-// the caller (answered from memory, invalidated by the store on every
-// committed IAM change).
+// and tags, login profiles and virtual MFA devices (with their QR code),
+// instance profiles, OIDC and SAML identity providers (read by STS through
+// [Service.OIDCProvider] and [Service.SAMLProvider]), signing certificates,
+// SSH public keys, server certificates (private keys sealed), the
+// credential report, service last accessed data (from the audit trail) and
+// the policy simulator, kept in the store; and it is the [authz.Identities]
+// source the authorizer asks, on every request of every service, for the
+// policies of the caller (answered from memory, invalidated by the store on
+// every committed IAM change). [Service.KeyUsed] records access key use off
+// the request path.
 //
 // IAM is global: resources are arn:aws:iam::<account>:user/<path><name>
 // and alike, and each caller acts on its own account.
@@ -34,6 +40,8 @@ type Service struct {
 	gen   uint64            // bumped on every committed IAM change
 	cache map[string]cached // "<acct>/<kind>/<lower name>" → policies
 	docs  map[parsedKey]*policy.Policy
+
+	uses keyUses // access key uses not yet written (see KeyUsed)
 }
 
 // New returns the IAM service over st, sealing secrets with b. With a nil
@@ -46,9 +54,14 @@ func New(st store.Store, b *barrier.Barrier) *Service {
 	return s
 }
 
-// Close stops listening to the store.
+// Close writes the access key uses not yet written and stops listening
+// to the store.
 func (s *Service) Close() {
-	if s != nil && s.cancel != nil {
+	if s == nil {
+		return
+	}
+	s.stopUses()
+	if s.cancel != nil {
 		s.cancel()
 	}
 }
@@ -324,4 +337,12 @@ func (s *Service) Register(r *service.Registry) {
 		Resource: entityResource(s, kindRole, func(c *R, in *iamapi.DeleteRolePermissionsBoundaryRequest) string { return str(in.RoleName) })})
 
 	s.registerAccount(r)
+	s.registerOIDC(r)
+	s.registerSAML(r)
+	s.registerReports(r)
+	s.registerUserKeys(r)
+	s.registerAccessAdvisor(r)
+	s.registerInstanceProfiles(r)
+	s.registerServerCerts(r)
+	s.registerMFAExtras(r)
 }

@@ -99,11 +99,13 @@ func (s *Service) gather(tx store.Tx, e *entity) (*authz.PrincipalPolicies, erro
 			pp.Identity = append(pp.Identity, p.Named(owner.Kind+"/"+owner.Name+"/"+in.Name))
 		}
 		for _, arn := range owner.Attached {
-			ps, err := s.managedParsed(tx, e.Account, arn, policy.KindManaged)
+			p, err := s.managedParsed(tx, e.Account, arn, policy.KindManaged)
 			if err != nil {
 				return err
 			}
-			pp.Identity = append(pp.Identity, ps...)
+			if p != nil {
+				pp.Identity = append(pp.Identity, p)
+			}
 		}
 		return nil
 	}
@@ -120,23 +122,18 @@ func (s *Service) gather(tx store.Tx, e *entity) (*authz.PrincipalPolicies, erro
 		}
 	}
 	if e.Boundary != "" {
-		ps, err := s.managedParsed(tx, e.Account, e.Boundary, policy.KindBoundary)
+		p, err := s.managedParsed(tx, e.Account, e.Boundary, policy.KindBoundary)
 		if err != nil {
 			return nil, err
 		}
-		if len(ps) > 0 {
-			// An AWS managed policy larger than the managed-policy quota is
-			// split in pieces (see parseManagedDoc); as a boundary only its
-			// first piece counts, which allows less, never more.
-			pp.Boundary = ps[0]
-		}
+		pp.Boundary = p
 	}
 	return pp, nil
 }
 
 // managedParsed returns the parsed default version of a managed policy,
-// named by its ARN. A policy deleted meanwhile counts as none.
-func (s *Service) managedParsed(tx store.Tx, acct, arn string, kind policy.Kind) ([]*policy.Policy, error) {
+// named by its ARN. A policy deleted meanwhile counts as none (nil).
+func (s *Service) managedParsed(tx store.Tx, acct, arn string, kind policy.Kind) (*policy.Policy, error) {
 	if m, ok := awsPolicies[arn]; ok {
 		return m.parsed, nil
 	}
@@ -151,7 +148,7 @@ func (s *Service) managedParsed(tx store.Tx, acct, arn string, kind policy.Kind)
 	if err != nil {
 		return nil, err
 	}
-	return []*policy.Policy{p.Named(arn)}, nil
+	return p.Named(arn), nil
 }
 
 // parsed parses a stored document once; documents were validated when
@@ -190,10 +187,11 @@ func isNoSuchEntity(err error) bool {
 }
 
 // invalidate empties the identity cache after any committed change to
-// IAM's tables (parsed documents stay: they are keyed by content).
+// IAM's tables (parsed documents stay: they are keyed by content). Records
+// of use (access key last use, reports) change no identity and keep it.
 func (s *Service) invalidate(changes []store.Change) {
 	for _, c := range changes {
-		if strings.HasPrefix(c.Table, "iam.") {
+		if c.Table == "" || strings.HasPrefix(c.Table, "iam.") && !usageTables[c.Table] {
 			s.mu.Lock()
 			s.gen++
 			clear(s.cache)
@@ -202,6 +200,9 @@ func (s *Service) invalidate(changes []store.Change) {
 		}
 	}
 }
+
+// usageTables are IAM's tables that no identity-based policy depends on.
+var usageTables = map[string]bool{tableKeyUse: true, tableCredReport: true, tableLastAccessed: true}
 
 // RoleInfo is what STS needs of a role to issue a session for it.
 type RoleInfo struct {

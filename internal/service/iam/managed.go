@@ -32,7 +32,7 @@ var managedJSON []byte
 // awsManaged is an AWS managed policy, built in.
 type awsManaged struct {
 	managedPolicy
-	parsed []*policy.Policy // the default version, parsed (split when over the managed-policy quota)
+	parsed *policy.Policy // the default version, parsed (KindAWSManaged: no size quota)
 }
 
 var awsPolicies = loadAWSManaged()
@@ -53,17 +53,14 @@ func loadAWSManaged() map[string]*awsManaged {
 		for _, b := range sum[:17] {
 			id += string(idAlphabet[int(b)%len(idAlphabet)])
 		}
-		parsed, err := parseManagedDoc([]byte(e.Document))
+		parsed, err := policy.Parse([]byte(e.Document), policy.KindAWSManaged)
 		if err != nil {
 			panic(fmt.Sprintf("iam: AWS managed policy %s: %v", e.Name, err))
-		}
-		for i, p := range parsed {
-			parsed[i] = p.Named(e.ARN)
 		}
 		m := &awsManaged{
 			managedPolicy: managedPolicy{Name: e.Name, Path: e.Path, ID: id, ARN: e.ARN, Default: e.Version,
 				Versions: []policyVersion{{ID: e.Version, Doc: e.Document, Created: created}}, Created: created, Updated: updated},
-			parsed: parsed,
+			parsed: parsed.Named(e.ARN),
 		}
 		out[e.ARN] = m
 	}
@@ -78,111 +75,6 @@ func awsManagedSorted() []*awsManaged {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// managedChunk is the size budget of one piece of a split policy, below the
-// managed-policy quota of 6,144 characters.
-const managedChunk = 5000
-
-// parseManagedDoc parses an AWS managed policy. Some (ReadOnlyAccess,
-// SecurityAudit) are far larger than the quota for customer policies, which
-// policy.Parse enforces; they are split into pieces that each fit, by
-// statements and, for a statement too large alone, by its Action list. For
-// Allow and Deny statements with an Action list the union of the pieces
-// decides exactly as the whole.
-func parseManagedDoc(doc []byte) ([]*policy.Policy, error) {
-	p, err := policy.Parse(doc, policy.KindManaged)
-	if err == nil {
-		return []*policy.Policy{p}, nil
-	}
-	if pe, ok := err.(*policy.Error); !ok || pe.Code != policy.CodeLimitExceeded {
-		return nil, err
-	}
-	var d struct {
-		Version   string          `json:"Version"`
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if err := json.Unmarshal(doc, &d); err != nil {
-		return nil, err
-	}
-	var stmts []map[string]any
-	if err := json.Unmarshal(d.Statement, &stmts); err != nil {
-		var one map[string]any
-		if err2 := json.Unmarshal(d.Statement, &one); err2 != nil {
-			return nil, err
-		}
-		stmts = []map[string]any{one}
-	}
-	var pieces []map[string]any
-	for _, s := range stmts {
-		b, _ := json.Marshal(s)
-		if len(b) <= managedChunk {
-			pieces = append(pieces, s)
-			continue
-		}
-		acts, ok := s["Action"].([]any)
-		if !ok {
-			return nil, fmt.Errorf("statement of %d bytes without an Action list cannot be split", len(b))
-		}
-		var cur []any
-		size := 0
-		flush := func() {
-			if len(cur) == 0 {
-				return
-			}
-			piece := map[string]any{}
-			for k, v := range s {
-				if k != "Sid" {
-					piece[k] = v
-				}
-			}
-			piece["Action"] = cur
-			pieces = append(pieces, piece)
-			cur, size = nil, 0
-		}
-		for _, a := range acts {
-			as, _ := a.(string)
-			if size+len(as)+3 > managedChunk-1000 {
-				flush()
-			}
-			cur = append(cur, a)
-			size += len(as) + 3
-		}
-		flush()
-	}
-	var out []*policy.Policy
-	var chunk []map[string]any
-	size := 0
-	emit := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		b, err := json.Marshal(map[string]any{"Version": d.Version, "Statement": chunk})
-		if err != nil {
-			return err
-		}
-		p, err := policy.Parse(b, policy.KindManaged)
-		if err != nil {
-			return err
-		}
-		out = append(out, p)
-		chunk, size = nil, 0
-		return nil
-	}
-	for _, piece := range pieces {
-		b, _ := json.Marshal(piece)
-		if size+len(b) > managedChunk {
-			if err := emit(); err != nil {
-				return nil, err
-			}
-		}
-		chunk = append(chunk, piece)
-		size += len(b)
-	}
-	if err := emit(); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // policyARNParts splits a managed policy ARN into account, path and name.

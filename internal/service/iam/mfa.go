@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,9 +89,8 @@ func (s *Service) registerMFA(r *service.Registry) {
 }
 
 // CreateVirtualMFADevice creates a virtual MFA device with a fresh TOTP
-// seed, returned once (Base32StringSeed) and sealed at rest. rampart does
-// not render the QR code: QRCodePNG is left empty; the seed (or an
-// otpauth:// URI built from it) configures any authenticator app.
+// seed, returned once (Base32StringSeed, and as an otpauth:// URI in the
+// QRCodePNG image) and sealed at rest.
 func (s *Service) CreateVirtualMFADevice(ctx context.Context, in *iamapi.CreateVirtualMFADeviceRequest) (*iamapi.CreateVirtualMFADeviceResponse, error) {
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
@@ -122,7 +122,19 @@ func (s *Service) CreateVirtualMFADevice(ctx context.Context, in *iamapi.CreateV
 		return nil, err
 	}
 	b32 := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(seed)
-	return &iamapi.CreateVirtualMFADeviceResponse{VirtualMFADevice: &iamapi.VirtualMFADevice{SerialNumber: ptr(d.Serial), Base32StringSeed: []byte(b32), Tags: apiTags(d.Tags)}}, nil
+	qr, err := qrPNG([]byte(otpauthURI(name, acct, b32)), 4)
+	if err != nil {
+		return nil, err
+	}
+	return &iamapi.CreateVirtualMFADeviceResponse{VirtualMFADevice: &iamapi.VirtualMFADevice{SerialNumber: ptr(d.Serial), Base32StringSeed: []byte(b32),
+		QRCodePNG: qr, Tags: apiTags(d.Tags)}}, nil
+}
+
+// otpauthURI is the key URI authenticator apps read from the QR code
+// (the "Key Uri Format" of Google Authenticator): TOTP, SHA-1, 6 digits,
+// 30 seconds, labelled with the device name and account.
+func otpauthURI(device, account, b32 string) string {
+	return "otpauth://totp/" + url.PathEscape("rampart:"+device+"@"+account) + "?secret=" + b32 + "&issuer=rampart"
 }
 
 // getMFA loads a virtual MFA device by serial number (its ARN).
@@ -251,6 +263,13 @@ func scanMFA(tx store.Tx, acct string) ([]*mfaDevice, error) {
 // ListMFADevices lists the MFA devices assigned to a user.
 func (s *Service) ListMFADevices(ctx context.Context, in *iamapi.ListMFADevicesRequest) (*iamapi.ListMFADevicesResponse, error) {
 	c := service.CallFrom(ctx)
+	if isRootSelf(c, in.UserName) {
+		// The root user's own devices ("If you do not specify a user name,
+		// IAM determines the user name implicitly based on the AWS access
+		// key ID signing the request"): EnableMFADevice assigns devices to
+		// IAM users only, so the root user has none in rampart.
+		return &iamapi.ListMFADevicesResponse{MFADevices: []iamapi.MFADevice{}, IsTruncated: ptr(false)}, nil
+	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
 		return nil, err

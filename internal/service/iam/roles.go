@@ -195,6 +195,11 @@ func (s *Service) DeleteRole(ctx context.Context, in *iamapi.DeleteRoleRequest) 
 		if len(e.Inline) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
 		}
+		if ps, err := roleProfiles(tx, acct, e.Name); err != nil {
+			return err
+		} else if len(ps) > 0 {
+			return iamapi.NewDeleteConflictException("Cannot delete entity, must remove roles from instance profile first.")
+		}
 		return deleteEntity(tx, e)
 	}))
 }

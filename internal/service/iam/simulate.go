@@ -144,6 +144,7 @@ func (s *Service) simulate(ctx context.Context, si *simInput) (*iamapi.SimulateP
 			}
 			d := policy.Evaluate(preq, in)
 			er := iamapi.EvaluationResult{EvalActionName: ptr(action), EvalResourceName: ptr(res), EvalDecision: decisionType(d), MatchedStatements: []iamapi.Statement{}, MissingContextValues: []string{}}
+			er.MissingContextValues = missingKeys(action, pctx, in)
 			for _, ref := range d.Statements() {
 				id, typ := sourceOf(ref)
 				er.MatchedStatements = append(er.MatchedStatements, iamapi.Statement{SourcePolicyId: ptr(id), SourcePolicyType: typ})
@@ -201,4 +202,36 @@ func sourceOf(ref policy.StatementRef) (string, iamapi.PolicySourceType) {
 		return name, iamapi.PolicySourceTypeResource
 	}
 	return name, iamapi.PolicySourceTypeNone
+}
+
+// missingKeys lists the context keys that statements applying to action
+// (in any of the policies) refer to and the context lacks: the simulator's
+// MissingContextValues.
+func missingKeys(action string, pctx *policy.Context, in *policy.Input) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	ps := append([]*policy.Policy(nil), in.Identity...)
+	ps = append(ps, in.Boundary, in.Resource)
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		stmts := p.Statements()
+		for i := range stmts {
+			if !stmts[i].AppliesTo(action) {
+				continue
+			}
+			for _, k := range append(stmts[i].ConditionKeys(), stmts[i].VariableKeys()...) {
+				lk := lowerASCII(k)
+				if seen[lk] {
+					continue
+				}
+				seen[lk] = true
+				if _, _, ok := pctx.Get(k); !ok {
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	return out
 }

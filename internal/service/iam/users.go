@@ -81,8 +81,20 @@ func (s *Service) CreateUser(ctx context.Context, in *iamapi.CreateUserRequest) 
 func (s *Service) GetUser(ctx context.Context, in *iamapi.GetUserRequest) (*iamapi.GetUserResponse, error) {
 	c := service.CallFrom(ctx)
 	if in.UserName == nil && c.Principal.Type == authz.Root {
-		// The root user: AWS answers with the account id as UserId.
-		return &iamapi.GetUserResponse{User: &iamapi.User{UserId: ptr(c.Principal.Account), Arn: ptr(c.Principal.ARN), Path: ptr("/")}}, nil
+		// The root user: AWS answers with the account id as UserId and
+		// the account's creation date as CreateDate.
+		u := &iamapi.User{UserId: ptr(c.Principal.Account), Arn: ptr(c.Principal.ARN), Path: ptr("/")}
+		err := s.store.View(ctx, func(tx store.Tx) error {
+			a, ok, err := rootAccount(tx, c.Principal.Account)
+			if ok && !a.Created.IsZero() {
+				u.CreateDate = ptr(a.Created)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &iamapi.GetUserResponse{User: u}, nil
 	}
 	name, err := selfName(c, in.UserName)
 	if err != nil {
@@ -237,6 +249,9 @@ func (s *Service) moveReferences(tx store.Tx, e *entity, oldName string) error {
 				return err
 			}
 		}
+		if err := moveUserRecords(tx, acct, oldName, e.Name); err != nil {
+			return err
+		}
 		if v, err := tx.Get(tableLogin, entityKey(acct, oldName)); err == nil {
 			if _, err := tx.Delete(tableLogin, entityKey(acct, oldName)); err != nil {
 				return err
@@ -299,6 +314,9 @@ func (s *Service) DeleteUser(ctx context.Context, in *iamapi.DeleteUserRequest) 
 		}
 		if len(e.Inline) > 0 {
 			return iamapi.NewDeleteConflictException("Cannot delete entity, must delete policies first.")
+		}
+		if err := userRecordConflict(tx, acct, e.Name); err != nil {
+			return err
 		}
 		if n, err := s.userMFACount(tx, acct, e.Name); err != nil {
 			return err

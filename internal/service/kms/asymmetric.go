@@ -9,6 +9,8 @@ import (
 	_ "crypto/sha512" // SHA-384/512
 	"crypto/x509"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
 	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/service"
 
@@ -83,12 +85,15 @@ func (s *Service) Sign(ctx context.Context, in *kmsapi.SignRequest) (*kmsapi.Sig
 		}
 	case *ecdsa.PrivateKey:
 		sig, err = ecdsa.SignASN1(c.Rand, k, digest)
+	case *secp256k1Key:
+		sig, err = k.Sign(nil, digest, h)
 	default:
 		err = errInternalKey
 	}
 	if err != nil {
 		return nil, awsproto.Internal(err)
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationSign)
 	return &kmsapi.SignResponse{KeyId: ptr(e.arn), Signature: sig, SigningAlgorithm: in.SigningAlgorithm}, nil
 }
 
@@ -116,10 +121,13 @@ func (s *Service) Verify(ctx context.Context, in *kmsapi.VerifyRequest) (*kmsapi
 		}
 	case *ecdsa.PublicKey:
 		valid = ecdsa.VerifyASN1(k, digest, in.Signature)
+	case *secp256k1.PublicKey:
+		valid = verifySecp256k1(k, digest, in.Signature)
 	}
 	if !valid {
 		return nil, kmsapi.NewKMSInvalidSignatureException("")
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationVerify)
 	return &kmsapi.VerifyResponse{KeyId: ptr(e.arn), SignatureValid: ptr(true), SigningAlgorithm: in.SigningAlgorithm}, nil
 }
 
@@ -147,6 +155,7 @@ func (s *Service) GetPublicKey(ctx context.Context, in *kmsapi.GetPublicKeyReque
 	return &kmsapi.GetPublicKeyResponse{
 		KeyId: ptr(e.arn), PublicKey: e.pubDER, KeySpec: e.rec.Spec, CustomerMasterKeySpec: kmsapi.CustomerMasterKeySpec(e.rec.Spec),
 		KeyUsage: e.rec.Usage, EncryptionAlgorithms: m.EncryptionAlgorithms, SigningAlgorithms: m.SigningAlgorithms,
+		KeyAgreementAlgorithms: m.KeyAgreementAlgorithms,
 	}, nil
 }
 
@@ -159,19 +168,16 @@ func dataKeyPair(e *keyEntry, c *service.Call, spec kmsapi.DataKeyPairSpec, ec m
 		return nil, nil, nil, wrongUsage(e, op)
 	}
 	ks := kmsapi.KeySpec(spec)
-	if c := keyClass(ks); c != classRSA && c != classECC || ks == kmsapi.KeySpecEccSecgP256k1 {
+	if c := keyClass(ks); c != classRSA && c != classECC {
 		return nil, nil, nil, kmsapi.NewUnsupportedOperationException("rampart does not support KeyPairSpec %s yet", spec)
 	}
 	priv, err = generateMaterial(ks, c.Rand)
 	if err != nil {
 		return nil, nil, nil, awsproto.Internal(err)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(priv)
+	pub, err = publicKeyDER(ks, priv)
 	if err != nil {
-		return nil, nil, nil, awsproto.Internal(err)
-	}
-	pub, err = x509.MarshalPKIXPublicKey(k.(crypto.Signer).Public())
-	if err != nil {
+		clear(priv)
 		return nil, nil, nil, awsproto.Internal(err)
 	}
 	privCT, err = encryptSymmetric(e, c.Rand, priv, ec)
@@ -199,6 +205,7 @@ func (s *Service) GenerateDataKeyPair(ctx context.Context, in *kmsapi.GenerateDa
 	if err != nil {
 		return nil, err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakeypair)
 	return &kmsapi.GenerateDataKeyPairResponse{PrivateKeyCiphertextBlob: ct, PrivateKeyPlaintext: priv, PublicKey: pub, KeyId: ptr(e.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: ptr(e.current)}, nil
 }
 
@@ -218,5 +225,24 @@ func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, in *k
 		return nil, err
 	}
 	clear(priv)
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakeypairwithoutplaintext)
 	return &kmsapi.GenerateDataKeyPairWithoutPlaintextResponse{PrivateKeyCiphertextBlob: ct, PublicKey: pub, KeyId: ptr(e.arn), KeyPairSpec: in.KeyPairSpec, KeyMaterialId: ptr(e.current)}, nil
+}
+
+// publicKeyDER returns the SubjectPublicKeyInfo of a PKCS#8 private key
+// of key spec ks.
+func publicKeyDER(ks kmsapi.KeySpec, priv []byte) ([]byte, error) {
+	if ks == kmsapi.KeySpecEccSecgP256k1 {
+		k, err := parseSecp256k1PKCS8(priv)
+		if err != nil {
+			return nil, err
+		}
+		defer k.priv.Zero()
+		return marshalSecp256k1SPKI(k.pub)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return x509.MarshalPKIXPublicKey(k.(crypto.Signer).Public())
 }

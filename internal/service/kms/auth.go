@@ -166,6 +166,12 @@ func keyContext(c *service.Call, e *keyEntry, ref keyRef, k map[string][]string)
 	k["kms:KeyUsage"] = []string{string(e.rec.Usage)}
 	k["kms:KeyOrigin"] = []string{string(e.rec.Origin)}
 	k["kms:MultiRegion"] = []string{"false"}
+	if e.rec.MultiRegion {
+		k["kms:MultiRegion"] = []string{"true"}
+		if cfg := multiRegionConfiguration(e.rec); cfg != nil {
+			k["kms:MultiRegionKeyType"] = []string{string(cfg.MultiRegionKeyType)}
+		}
+	}
 	if ref.alias != "" {
 		k["kms:RequestAlias"] = []string{ref.alias}
 	}
@@ -212,6 +218,9 @@ func createKeyContext(c *service.Call, in *kmsapi.CreateKeyRequest, k map[string
 	k["kms:KeyOrigin"] = []string{origin}
 	k["kms:BypassPolicyLockoutSafetyCheck"] = []string{boolString(in.BypassPolicyLockoutSafetyCheck)}
 	k["kms:MultiRegion"] = []string{boolString(in.MultiRegion)}
+	if in.MultiRegion != nil && *in.MultiRegion {
+		k["kms:MultiRegionKeyType"] = []string{string(kmsapi.MultiRegionKeyTypePrimary)}
+	}
 	requestTags(in.Tags, k)
 }
 

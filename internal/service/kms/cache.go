@@ -63,7 +63,7 @@ func (c *cache) close() { c.cancel() }
 func (c *cache) invalidate(changes []store.Change) {
 	var mine bool
 	for _, ch := range changes {
-		if strings.HasPrefix(ch.Table, "kms.") {
+		if strings.HasPrefix(ch.Table, "kms.") && ch.Table != TableUsage {
 			mine = true
 			break
 		}
@@ -81,6 +81,14 @@ func (c *cache) invalidate(changes []store.Change) {
 		case TableGrant:
 			if i := strings.LastIndexByte(ch.Key, '/'); i > 0 {
 				delete(c.keys, ch.Key[:i])
+			}
+		case TableKeySet:
+			// Every related key of a multi-Region key shares its key set.
+			acct, id, _ := strings.Cut(ch.Key, "/")
+			for p := range c.keys {
+				if a, _, kid := splitPath(p); a == acct && kid == id {
+					delete(c.keys, p)
+				}
 			}
 		case TableAlias:
 			delete(c.aliases, ch.Key)
@@ -172,7 +180,7 @@ func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*ali
 	}
 	for i := range rec.Materials {
 		m := &rec.Materials[i]
-		secret, err := s.barrier.Open(m.Sealed, materialAAD(e.path, m.ID))
+		secret, err := s.barrier.Open(m.Sealed, rec.materialAAD(m.ID))
 		if err != nil {
 			return nil, fmt.Errorf("kms: unseal material of %s: %w", e.arn, err)
 		}
@@ -193,6 +201,18 @@ func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*ali
 		case classHMAC:
 			e.hmacKey = secret
 		case classRSA, classECC:
+			if rec.Spec == kmsapi.KeySpecEccSecgP256k1 {
+				k, err := parseSecp256k1PKCS8(secret)
+				clear(secret)
+				if err != nil {
+					return nil, fmt.Errorf("kms: parse private key of %s: %w", e.arn, err)
+				}
+				e.signer = k
+				if e.pubDER, err = marshalSecp256k1SPKI(k.pub); err != nil {
+					return nil, err
+				}
+				break
+			}
 			k, err := x509.ParsePKCS8PrivateKey(secret)
 			if err != nil {
 				return nil, fmt.Errorf("kms: parse private key of %s: %w", e.arn, err)

@@ -18,8 +18,8 @@ import (
 
 // Symmetric ciphertext blob, version 1:
 //
-//	[0]      format (0x01)
-//	[1:17]   key id (the UUID's 16 bytes)
+//	[0]      format (0x01; 0x02 for a multi-Region key)
+//	[1:17]   key id (the UUID's 16 bytes; those after "mrk-")
 //	[17:29]  owning account (12 ASCII digits)
 //	[29:61]  key material id (32 bytes)
 //	[61:73]  GCM nonce
@@ -29,6 +29,7 @@ import (
 // encryption context, so changing either fails authentication.
 const (
 	blobFormat  = 0x01
+	blobFormatM = 0x02 // the same, for a multi-Region key ("mrk-" and the 16 bytes)
 	blobHeader  = 61
 	nonceSize   = 12
 	blobMinSize = blobHeader + nonceSize + 16
@@ -44,7 +45,7 @@ type blob struct {
 }
 
 func parseBlob(b []byte) (blob, bool) {
-	if len(b) < blobMinSize || b[0] != blobFormat {
+	if len(b) < blobMinSize || (b[0] != blobFormat && b[0] != blobFormatM) {
 		return blob{}, false
 	}
 	acct := string(b[17:29])
@@ -53,8 +54,12 @@ func parseBlob(b []byte) (blob, bool) {
 			return blob{}, false
 		}
 	}
+	keyID := formatUUID(b[1:17])
+	if b[0] == blobFormatM {
+		keyID = "mrk-" + hex.EncodeToString(b[1:17])
+	}
 	return blob{
-		keyID:      formatUUID(b[1:17]),
+		keyID:      keyID,
 		account:    acct,
 		materialID: hex.EncodeToString(b[29:61]),
 		header:     b[:blobHeader],
@@ -66,13 +71,19 @@ func parseBlob(b []byte) (blob, bool) {
 // encryptSymmetric seals plaintext under the key's current material.
 func encryptSymmetric(e *keyEntry, rnd io.Reader, plaintext []byte, ec map[string]string) ([]byte, error) {
 	aead := e.aeads[e.current]
-	id, ok := parseUUID(e.rec.ID)
+	format, id, ok := byte(blobFormat), [16]byte{}, false
+	if e.rec.MultiRegion {
+		format = blobFormatM
+		id, ok = parseMultiRegionID(e.rec.ID)
+	} else {
+		id, ok = parseUUID(e.rec.ID)
+	}
 	mid, err := hex.DecodeString(e.current)
 	if !ok || err != nil || len(mid) != 32 || aead == nil {
 		return nil, awsproto.Internal(errInternalKey)
 	}
 	out := make([]byte, blobHeader+nonceSize, blobHeader+nonceSize+len(plaintext)+aead.Overhead())
-	out[0] = blobFormat
+	out[0] = format
 	copy(out[1:17], id[:])
 	copy(out[17:29], e.rec.Account)
 	copy(out[29:61], mid)

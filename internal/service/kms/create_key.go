@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,21 +45,28 @@ func (s *Service) CreateKey(ctx context.Context, in *kmsapi.CreateKeyRequest) (*
 	if origin == "" {
 		origin = kmsapi.OriginTypeAwsKms
 	}
+	multiRegion := in.MultiRegion != nil && *in.MultiRegion
 	switch {
 	case in.CustomKeyStoreId != nil:
 		return nil, kmsapi.NewCustomKeyStoreNotFoundException("Custom key store %s does not exist", *in.CustomKeyStoreId)
 	case origin == kmsapi.OriginTypeAwsCloudhsm || origin == kmsapi.OriginTypeExternalKeyStore:
 		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support custom key stores (Origin %s)", origin)
-	case in.MultiRegion != nil && *in.MultiRegion:
-		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support multi-Region keys yet")
-	case origin == kmsapi.OriginTypeExternal && spec != kmsapi.KeySpecSymmetricDefault && keyClass(spec) != classHMAC:
-		return nil, kmsapi.NewUnsupportedOperationException("rampart imports key material for SYMMETRIC_DEFAULT and HMAC keys only")
+	case multiRegion && origin == kmsapi.OriginTypeExternal:
+		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support multi-Region keys with imported key material yet")
+	case origin == kmsapi.OriginTypeExternal && keyClass(spec) == classRSA:
+		// An RSA private key needs the RSA_AES_KEY_WRAP wrapping algorithms.
+		return nil, kmsapi.NewUnsupportedOperationException("rampart imports key material for SYMMETRIC_DEFAULT, HMAC and ECC keys only")
 	}
 	tags, err := checkTags(in.Tags)
 	if err != nil {
 		return nil, err
 	}
-	id, err := newUUID(c.Rand)
+	var id string
+	if multiRegion {
+		id, err = newMultiRegionID(c.Rand)
+	} else {
+		id, err = newUUID(c.Rand)
+	}
 	if err != nil {
 		return nil, awsproto.Internal(err)
 	}
@@ -68,7 +74,10 @@ func (s *Service) CreateKey(ctx context.Context, in *kmsapi.CreateKeyRequest) (*
 		Account: c.Principal.Account, Region: c.Region, ID: id,
 		Description: deref(in.Description), Spec: spec, Usage: usage, Origin: origin,
 		Manager: kmsapi.KeyManagerTypeCustomer, State: kmsapi.KeyStateEnabled, Created: c.Now,
-		Tags: tags,
+		Tags: tags, MultiRegion: multiRegion,
+	}
+	if multiRegion {
+		rec.join(&keySet{Account: rec.Account, ID: id, Primary: rec.Region, Spec: spec, Usage: usage, Origin: origin})
 	}
 	if in.Policy != nil {
 		if err := checkKeyPolicy(c, rec, *in.Policy, in.BypassPolicyLockoutSafetyCheck); err != nil {
@@ -83,13 +92,7 @@ func (s *Service) CreateKey(ctx context.Context, in *kmsapi.CreateKeyRequest) (*
 	} else if err := s.addMaterial(rec, c.Rand, c.Now, ""); err != nil {
 		return nil, err
 	}
-	err = s.store.Update(ctx, func(tx store.Tx) error {
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return tx.Insert(TableKey, rec.path(), v)
-	})
+	err = s.store.Update(ctx, func(tx store.Tx) error { return insertKey(tx, rec) })
 	if err != nil {
 		return nil, awsproto.Internal(err)
 	}
@@ -105,12 +108,13 @@ func keyUsage(spec kmsapi.KeySpec, u kmsapi.KeyUsageType) (kmsapi.KeyUsageType, 
 	case kmsapi.KeySpecRsa2048, kmsapi.KeySpecRsa3072, kmsapi.KeySpecRsa4096:
 		allowed = []kmsapi.KeyUsageType{kmsapi.KeyUsageTypeEncryptDecrypt, kmsapi.KeyUsageTypeSignVerify}
 	case kmsapi.KeySpecEccNistP256, kmsapi.KeySpecEccNistP384, kmsapi.KeySpecEccNistP521:
+		allowed = []kmsapi.KeyUsageType{kmsapi.KeyUsageTypeSignVerify, kmsapi.KeyUsageTypeKeyAgreement}
+	case kmsapi.KeySpecEccSecgP256k1:
 		allowed = []kmsapi.KeyUsageType{kmsapi.KeyUsageTypeSignVerify}
 	case kmsapi.KeySpecHmac224, kmsapi.KeySpecHmac256, kmsapi.KeySpecHmac384, kmsapi.KeySpecHmac512:
 		allowed = []kmsapi.KeyUsageType{kmsapi.KeyUsageTypeGenerateVerifyMac}
 	default:
-		// ECC_SECG_P256K1 needs a curve outside the standard library; SM2,
-		// ML-DSA and Ed25519 keys are not served yet.
+		// SM2, ML-DSA and Ed25519 keys are not served yet.
 		return "", kmsapi.NewUnsupportedOperationException("rampart does not support KeySpec %s yet", spec)
 	}
 	if u == "" {
@@ -146,7 +150,7 @@ func (s *Service) appendMaterial(rec *keyRecord, rnd io.Reader, now time.Time, r
 
 // appendMaterialID seals secret as material mid of rec and makes it current.
 func (s *Service) appendMaterialID(rec *keyRecord, mid string, now time.Time, rot kmsapi.RotationType, secret []byte) error {
-	sealed, err := s.barrier.Seal(secret, materialAAD(rec.path(), mid))
+	sealed, err := s.barrier.Seal(secret, rec.materialAAD(mid))
 	clear(secret)
 	if err != nil {
 		return awsproto.Internal(err)
@@ -180,6 +184,8 @@ func generateMaterial(spec kmsapi.KeySpec, rnd io.Reader) ([]byte, error) {
 			return nil, err
 		}
 		return x509.MarshalPKCS8PrivateKey(k)
+	case kmsapi.KeySpecEccSecgP256k1:
+		return generateSecp256k1(rnd)
 	}
 	return nil, fmt.Errorf("kms: no material for %s", spec)
 }

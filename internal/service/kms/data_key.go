@@ -48,7 +48,7 @@ func newDataKey(e *keyEntry, c *service.Call, n int, ec map[string]string, op st
 func (s *Service) generateDataKey(ctx context.Context, in *kmsapi.GenerateDataKeyRequest) (*kmsapi.GenerateDataKeyResponse, error) {
 	c := service.CallFrom(ctx)
 	if in.Recipient != nil {
-		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support Recipient (Nitro Enclaves attestation)")
+		return nil, recipientUnsupported()
 	}
 	n, err := dataKeySize(in.NumberOfBytes, in.KeySpec)
 	if err != nil {
@@ -68,6 +68,7 @@ func (s *Service) generateDataKey(ctx context.Context, in *kmsapi.GenerateDataKe
 	if err != nil {
 		return nil, err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakey)
 	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: ct, Plaintext: pt, KeyId: ptr(e.arn), KeyMaterialId: ptr(e.current)}, nil
 }
 
@@ -93,6 +94,7 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *kmsap
 		return nil, err
 	}
 	clear(pt)
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakeywithoutplaintext)
 	return &kmsapi.GenerateDataKeyWithoutPlaintextResponse{CiphertextBlob: ct, KeyId: ptr(e.arn), KeyMaterialId: ptr(e.current)}, nil
 }
 

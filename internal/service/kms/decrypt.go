@@ -14,7 +14,7 @@ import (
 func (s *Service) decrypt(ctx context.Context, in *kmsapi.DecryptRequest) (*kmsapi.DecryptResponse, error) {
 	c := service.CallFrom(ctx)
 	if in.Recipient != nil {
-		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support Recipient (Nitro Enclaves attestation)")
+		return nil, recipientUnsupported()
 	}
 	e, _, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.KeyId), in.EncryptionAlgorithm)
 	if err != nil {
@@ -27,6 +27,7 @@ func (s *Service) decrypt(ctx context.Context, in *kmsapi.DecryptRequest) (*kmsa
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationDecrypt)
 	out := &kmsapi.DecryptResponse{KeyId: ptr(e.arn), Plaintext: pt, EncryptionAlgorithm: encAlg(in.EncryptionAlgorithm)}
 	if mid != "" {
 		out.KeyMaterialId = ptr(mid)

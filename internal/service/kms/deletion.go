@@ -31,6 +31,12 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *kmsapi.ScheduleKe
 		if err := pendingDeletion(rec); err != nil {
 			return err
 		}
+		if rec.MultiRegion && !rec.replica() && len(rec.set.Replicas) > 0 {
+			// A primary key waits for its replicas: its waiting period
+			// begins when the last of them is deleted.
+			rec.State, rec.DeletionDate, rec.PendingWindow = kmsapi.KeyStatePendingreplicadeletion, nil, days
+			return nil
+		}
 		when := now.Add(time.Duration(days) * 24 * time.Hour)
 		rec.State = kmsapi.KeyStatePendingdeletion
 		rec.DeletionDate = &when
@@ -47,7 +53,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, in *kmsapi.ScheduleKe
 // Disabled, as in AWS.
 func (s *Service) CancelKeyDeletion(ctx context.Context, in *kmsapi.CancelKeyDeletionRequest) (*kmsapi.CancelKeyDeletionResponse, error) {
 	rec, err := s.updateKey(ctx, deref(in.KeyId), func(_ store.Tx, rec *keyRecord) error {
-		if rec.State != kmsapi.KeyStatePendingdeletion {
+		if rec.State != kmsapi.KeyStatePendingdeletion && rec.State != kmsapi.KeyStatePendingreplicadeletion {
 			return kmsapi.NewKMSInvalidStateException("%s is not pending deletion.", rec.arn())
 		}
 		rec.State = kmsapi.KeyStateDisabled
@@ -81,6 +87,16 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 			if err := json.Unmarshal(kv.Value, &k); err != nil {
 				return err
 			}
+			if k.MultiRegion {
+				set, err := getKeySet(tx, k.Account, k.ID)
+				if isNotFound(err) {
+					continue // an orphan must not stop the other keys' work
+				}
+				if err != nil {
+					return err
+				}
+				k.join(set)
+			}
 			if sweepDue(&k, now) {
 				due = append(due, kv.Key)
 			}
@@ -104,7 +120,8 @@ func sweepDue(k *keyRecord, now time.Time) bool {
 	case k.State == kmsapi.KeyStatePendingdeletion:
 		return k.DeletionDate != nil && !now.Before(*k.DeletionDate)
 	case k.RotationEnabled && k.NextRotation != nil && !now.Before(*k.NextRotation):
-		return true
+		// A multi-Region key rotates through its primary.
+		return !k.replica()
 	case k.ValidTo != nil && k.ExpirationModel == kmsapi.ExpirationModelTypeKeyMaterialExpires && !now.Before(*k.ValidTo):
 		return len(k.Materials) > 0
 	}
@@ -130,6 +147,9 @@ func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
 		if _, err := tx.DeletePrefix(TableGrant, path+"/"); err != nil {
 			return err
 		}
+		if _, err := tx.Delete(TableUsage, path); err != nil {
+			return err
+		}
 		aliases, err := keyAliases(tx, k.Account, k.Region, k.ID)
 		if err != nil {
 			return err
@@ -138,6 +158,9 @@ func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
 			if _, err := tx.Delete(TableAlias, aliasPath(k.Account, k.Region, a.Name)); err != nil {
 				return err
 			}
+		}
+		if k.MultiRegion {
+			return dropFromKeySet(tx, k, now)
 		}
 		return nil
 	case k.RotationEnabled && k.NextRotation != nil && !now.Before(*k.NextRotation):

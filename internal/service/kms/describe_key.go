@@ -93,8 +93,9 @@ func metadata(k *keyRecord) *kmsapi.KeyMetadata {
 		KeyManager:            k.Manager,
 		CustomerMasterKeySpec: kmsapi.CustomerMasterKeySpec(k.Spec),
 		KeySpec:               k.Spec,
-		MultiRegion:           ptr(false),
+		MultiRegion:           ptr(k.MultiRegion),
 	}
+	m.MultiRegionConfiguration = multiRegionConfiguration(k)
 	if k.DeletionDate != nil {
 		m.DeletionDate = k.DeletionDate
 		m.PendingDeletionWindowInDays = ptr(k.PendingWindow)
@@ -112,7 +113,11 @@ func metadata(k *keyRecord) *kmsapi.KeyMetadata {
 			m.SigningAlgorithms = rsaSigning
 		}
 	case classECC:
-		m.SigningAlgorithms = []kmsapi.SigningAlgorithmSpec{eccSigning[k.Spec]}
+		if k.Usage == kmsapi.KeyUsageTypeKeyAgreement {
+			m.KeyAgreementAlgorithms = []kmsapi.KeyAgreementAlgorithmSpec{kmsapi.KeyAgreementAlgorithmSpecEcdh}
+		} else {
+			m.SigningAlgorithms = []kmsapi.SigningAlgorithmSpec{eccSigning[k.Spec]}
+		}
 	case classHMAC:
 		m.MacAlgorithms = []kmsapi.MacAlgorithmSpec{hmacAlgorithm[k.Spec]}
 	}
@@ -132,6 +137,9 @@ var eccSigning = map[kmsapi.KeySpec]kmsapi.SigningAlgorithmSpec{
 	kmsapi.KeySpecEccNistP256: kmsapi.SigningAlgorithmSpecEcdsaSha256,
 	kmsapi.KeySpecEccNistP384: kmsapi.SigningAlgorithmSpecEcdsaSha384,
 	kmsapi.KeySpecEccNistP521: kmsapi.SigningAlgorithmSpecEcdsaSha512,
+	// secp256k1 signs SHA-256 digests only ("Key spec reference" in the
+	// KMS Developer Guide).
+	kmsapi.KeySpecEccSecgP256k1: kmsapi.SigningAlgorithmSpecEcdsaSha256,
 }
 
 var hmacAlgorithm = map[kmsapi.KeySpec]kmsapi.MacAlgorithmSpec{

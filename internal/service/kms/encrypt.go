@@ -37,6 +37,7 @@ func (s *Service) Encrypt(ctx context.Context, in *kmsapi.EncryptRequest) (*kmsa
 	if err != nil {
 		return nil, err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationEncrypt)
 	return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: ptr(e.arn), EncryptionAlgorithm: alg}, nil
 }
 

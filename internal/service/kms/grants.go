@@ -33,6 +33,7 @@ var usageOps = map[kmsapi.KeyUsageType][]kmsapi.GrantOperation{
 		kmsapi.GrantOperationGeneratedatakeypair, kmsapi.GrantOperationGeneratedatakeypairwithoutplaintext, kmsapi.GrantOperationGetpublickey},
 	kmsapi.KeyUsageTypeSignVerify:        {kmsapi.GrantOperationSign, kmsapi.GrantOperationVerify, kmsapi.GrantOperationGetpublickey},
 	kmsapi.KeyUsageTypeGenerateVerifyMac: {kmsapi.GrantOperationGeneratemac, kmsapi.GrantOperationVerifymac},
+	kmsapi.KeyUsageTypeKeyAgreement:      {kmsapi.GrantOperationDerivesharedsecret, kmsapi.GrantOperationGetpublickey},
 }
 
 var commonOps = []kmsapi.GrantOperation{kmsapi.GrantOperationCreategrant, kmsapi.GrantOperationRetiregrant, kmsapi.GrantOperationDescribekey}
@@ -50,7 +51,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *kmsapi.CreateGrantRequest
 		return nil, err
 	}
 	if in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil {
-		return nil, kmsapi.NewUnsupportedOperationException("rampart does not support service principals in grants yet")
+		return nil, validation("rampart does not support service principals in grants yet (GranteeServicePrincipal, RetiringServicePrincipal).")
 	}
 	grantee := deref(in.GranteePrincipal)
 	if !strings.HasPrefix(grantee, "arn:") {
@@ -74,7 +75,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *kmsapi.CreateGrantRequest
 			return nil, validation("A grant constraint may specify EncryptionContextEquals or EncryptionContextSubset, not both.")
 		}
 		if k.SourceArn != nil {
-			return nil, kmsapi.NewUnsupportedOperationException("rampart does not support the SourceArn grant constraint yet")
+			return nil, validation("rampart does not support the SourceArn grant constraint yet.")
 		}
 		if k.EncryptionContextEquals != nil || k.EncryptionContextSubset != nil {
 			for _, op := range in.Operations {

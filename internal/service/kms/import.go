@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -137,11 +138,23 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *kmsapi.ImportKeyMat
 		if err != nil {
 			return kmsapi.NewInvalidCiphertextException("The wrapped key material could not be decrypted.")
 		}
-		if want := materialSize(rec.Spec); len(secret) != want {
-			clear(secret)
-			return kmsapi.NewIncorrectKeyMaterialException("Key material for %s must be %d bytes.", rec.Spec, want)
+		var fp [32]byte
+		if keyClass(rec.Spec) == classECC {
+			// An ECC private key in PKCS#8 on the key's curve; the
+			// fingerprint is that of its public key.
+			pub, err := eccPublicKey(rec.Spec, secret)
+			if err != nil {
+				clear(secret)
+				return kmsapi.NewIncorrectKeyMaterialException("The key material is not a PKCS#8 %s private key.", rec.Spec)
+			}
+			fp = sha256.Sum256(pub)
+		} else {
+			if want := materialSize(rec.Spec); len(secret) != want {
+				clear(secret)
+				return kmsapi.NewIncorrectKeyMaterialException("Key material for %s must be %d bytes.", rec.Spec, want)
+			}
+			fp = sha256.Sum256(secret)
 		}
-		fp := sha256.Sum256(secret)
 		if rec.ImportFingerprint != nil && subtle.ConstantTimeCompare(rec.ImportFingerprint, fp[:]) != 1 {
 			clear(secret)
 			return kmsapi.NewIncorrectKeyMaterialException("The key material is not the key material previously imported into %s.", rec.arn())
@@ -200,4 +213,21 @@ func materialSize(spec kmsapi.KeySpec) int {
 		return 64
 	}
 	return 32
+}
+
+// eccPublicKey checks that der is a PKCS#8 private key on the curve of
+// spec and returns its SubjectPublicKeyInfo.
+func eccPublicKey(spec kmsapi.KeySpec, der []byte) ([]byte, error) {
+	if spec == kmsapi.KeySpecEccSecgP256k1 {
+		return publicKeyDER(spec, der)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok || ek.Curve != curve(spec) {
+		return nil, errInternalKey
+	}
+	return x509.MarshalPKIXPublicKey(&ek.PublicKey)
 }

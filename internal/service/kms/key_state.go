@@ -115,6 +115,8 @@ func stateWords(st kmsapi.KeyState) string {
 		return "pending deletion"
 	case kmsapi.KeyStatePendingimport:
 		return "pending import"
+	case kmsapi.KeyStatePendingreplicadeletion:
+		return "pending replica deletion"
 	}
 	return string(st)
 }

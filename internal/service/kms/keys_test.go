@@ -131,7 +131,10 @@ func TestCreateKeyErrors(t *testing.T) {
 		"reserved tag":    {kms.CreateKeyInput{Tags: []types.Tag{{TagKey: aws.String("aws:x"), TagValue: aws.String("y")}}}, "TagException", ""},
 		"bad policy":      {kms.CreateKeyInput{Policy: aws.String(`{"Statement":`)}, "MalformedPolicyDocumentException", ""},
 		"bad enum":        {kms.CreateKeyInput{KeySpec: "AES_512"}, "ValidationException", "Member must satisfy enum value set"},
-		"secp256k1":       {kms.CreateKeyInput{KeySpec: types.KeySpecEccSecgP256k1, KeyUsage: types.KeyUsageTypeSignVerify}, "UnsupportedOperationException", ""},
+		"SM2":             {kms.CreateKeyInput{KeySpec: types.KeySpecSm2, KeyUsage: types.KeyUsageTypeSignVerify}, "UnsupportedOperationException", ""},
+		"secp256k1 ECDH":  {kms.CreateKeyInput{KeySpec: types.KeySpecEccSecgP256k1, KeyUsage: types.KeyUsageTypeKeyAgreement}, "ValidationException", "KeyUsage KEY_AGREEMENT is not compatible with KeySpec ECC_SECG_P256K1"},
+		"mrk imported":    {kms.CreateKeyInput{MultiRegion: aws.Bool(true), Origin: types.OriginTypeExternal}, "UnsupportedOperationException", "multi-Region keys with imported key material"},
+		"RSA imported":    {kms.CreateKeyInput{KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify, Origin: types.OriginTypeExternal}, "UnsupportedOperationException", ""},
 		"custom keystore": {kms.CreateKeyInput{CustomKeyStoreId: aws.String("cks-1234567890abcdef0")}, "CustomKeyStoreNotFoundException", ""},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -14,6 +14,32 @@
 // GenerateDataKey) reads keys from an in-memory cache of unsealed material
 // and prebuilt authorization resources, invalidated by store.Subscribe.
 //
+// # Multi-Region keys
+//
+// A multi-Region key ("mrk-" id) and its replicas in other regions of the
+// account share one key set in "kms.keyset" under "<account>/<key id>":
+// the primary's region, the replicas' regions, every key material (sealed
+// with the key set's path as associated data) and the rotation state. Each
+// related key keeps its own record (policy, tags, description, state) in
+// "kms.key", which getKey joins with the key set and putKey splits again,
+// so a rotation of the primary reaches every replica in one transaction
+// and a ciphertext made in one region opens in any other that has a
+// related key. ReplicateKey needs kms:ReplicateKey on the primary and
+// kms:CreateKey in the replica's region; UpdatePrimaryRegion needs
+// kms:UpdatePrimaryRegion on both keys; a primary with replicas waits in
+// PendingReplicaDeletion until the last replica is deleted (see
+// multi_region.go). Multi-Region keys with imported material are not
+// served yet (UnsupportedOperationException).
+//
+// # Key specs
+//
+// SYMMETRIC_DEFAULT (AES-256-GCM), RSA_2048/3072/4096, ECC_NIST_P256/384/521,
+// ECC_SECG_P256K1 (secp256k1 through github.com/decred/dcrd/dcrec/secp256k1,
+// constant-time in the private key; RFC 6979 deterministic ECDSA_SHA_256
+// signatures; see secp256k1.go) and HMAC_224/256/384/512. Key material can
+// be imported into SYMMETRIC_DEFAULT, HMAC and ECC keys (a PKCS#8 private
+// key for ECC) with RSAES_OAEP_SHA_1/SHA_256 wrapping.
+//
 // # Ciphertexts
 //
 // A symmetric ciphertext blob is self-describing: a format byte, the key id,
@@ -40,16 +66,41 @@
 // aliases and grants), rotates keys whose automatic rotation is due
 // (customer keys every RotationPeriodInDays, AWS managed keys yearly) and
 // drops imported material past its ValidTo. A goroutine started by [New]
-// calls it every minute; tests call it with the time they need.
+// calls it every minute through [Service.SweepIfLeader], which runs it
+// only while this instance holds the lease [SweepLease] (store.Leaser: a
+// PostgreSQL advisory lock, so that exactly one node sweeps; an
+// in-process lock on SQLite). Sweep is safe to repeat: each key is
+// re-read and re-checked in its own transaction. Tests call Sweep with
+// the time they need.
+//
+// # Key agreement and last usage
+//
+// ECC_NIST_* keys with KeyUsage KEY_AGREEMENT serve DeriveSharedSecret
+// (ECDH; the raw shared x coordinate, as AWS returns it). GetKeyLastUsage
+// reports the last successful cryptographic operation with a key: the
+// handlers record it in memory and a flush writes it to table
+// "kms.usage" about a second later (see usage.go).
+//
+// # Custom key stores
+//
+// None ever exists (no CloudHSM yet; no outbound calls to external key
+// store proxies): DescribeCustomKeyStores lists nothing, operations on a
+// custom key store id answer CustomKeyStoreNotFoundException,
+// CreateCustomKeyStore answers CloudHsmClusterNotFoundException (CloudHSM)
+// or XksProxyUriUnreachableException (external).
 //
 // # Not served
 //
-// Custom key stores (CloudHSM, external), multi-Region keys
-// (ReplicateKey, UpdatePrimaryRegion), DeriveSharedSecret,
-// GetKeyLastUsage, Nitro Enclaves recipients, grants to service
-// principals and the SourceArn grant constraint; key specs
-// ECC_SECG_P256K1 (no secp256k1 in the standard library), SM2, ML-DSA and
-// Ed25519; RSAES_PKCS1_V1_5 and RSA_AES_KEY_WRAP import wrapping.
+// Multi-Region keys with imported key material; the transient Creating
+// and Updating key states (ReplicateKey and UpdatePrimaryRegion complete
+// at once). Nitro Enclaves recipients, grants to service principals and
+// the SourceArn grant constraint; key specs SM2, ML-DSA and Ed25519;
+// importing RSA private keys (RSA_AES_KEY_WRAP wrapping) and
+// RSAES_PKCS1_V1_5 import wrapping.
+// kms:ViaService is set only on the calls other rampart services make
+// through [Service.GenerateDataKey] and [Service.Decrypt]; direct API calls
+// never carry it, as in AWS. kms:GrantIsForAWSResource is "false" on every
+// CreateGrant, since no rampart service creates grants yet.
 //
 // # Performance
 //
@@ -94,11 +145,18 @@ type Service struct {
 	barrier *barrier.Barrier
 	cache   *cache
 
+	// usage is the last use of each key, not yet in the store.
+	usage usageLog
+
 	// managedMu serialises the first-use creation of AWS managed keys.
 	managedMu sync.Mutex
 
 	stopOnce sync.Once
 	stop     chan struct{}
+
+	// leaseMu guards lease, the sweep lease while this instance holds it.
+	leaseMu sync.Mutex
+	lease   store.Lease
 }
 
 // New returns the KMS service over st, sealing key material with b. With
@@ -109,6 +167,7 @@ func New(st store.Store, b *barrier.Barrier) *Service {
 	s := &Service{store: st, barrier: b, stop: make(chan struct{})}
 	if st != nil {
 		s.cache = newCache(s)
+		s.startUsageTracking(time.Now())
 		go s.work(time.Minute)
 	}
 	return s
@@ -118,6 +177,13 @@ func New(st store.Store, b *barrier.Barrier) *Service {
 func (s *Service) Close() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
+		s.releaseLease()
+		if s.store != nil {
+			// Best effort: a closed store loses the last minute of usage.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.flushUsage(ctx)
+			cancel()
+		}
 		if s.cache != nil {
 			s.cache.close()
 		}
@@ -141,6 +207,18 @@ func (s *Service) Register(r *service.Registry) {
 			k["kms:ScheduleKeyDeletionPendingWindowInDays"] = []string{itoa(int(pendingWindow(in.PendingWindowInDays)))}
 		}}))
 	service.Handle(r, kmsapi.OpCancelKeyDeletion, s.CancelKeyDeletion, keyRule(s, keyOp[kmsapi.CancelKeyDeletionRequest]{action: "kms:CancelKeyDeletion", keyID: func(in *kmsapi.CancelKeyDeletionRequest) *string { return in.KeyId }}))
+
+	// Multi-Region keys (see multi_region.go). Each rule checks the
+	// primary key; the handler checks what AWS requires in the other
+	// region (kms:CreateKey there; kms:UpdatePrimaryRegion on the replica).
+	service.Handle(r, kmsapi.OpReplicateKey, s.ReplicateKey, keyRule(s, keyOp[kmsapi.ReplicateKeyRequest]{action: "kms:ReplicateKey", keyID: func(in *kmsapi.ReplicateKeyRequest) *string { return in.KeyId },
+		keys: func(_ *service.Call, in *kmsapi.ReplicateKeyRequest, _ *keyEntry, k map[string][]string) {
+			k["kms:ReplicaRegion"] = []string{deref(in.ReplicaRegion)}
+		}}))
+	service.Handle(r, kmsapi.OpUpdatePrimaryRegion, s.UpdatePrimaryRegion, keyRule(s, keyOp[kmsapi.UpdatePrimaryRegionRequest]{action: "kms:UpdatePrimaryRegion", keyID: func(in *kmsapi.UpdatePrimaryRegionRequest) *string { return in.KeyId },
+		keys: func(_ *service.Call, in *kmsapi.UpdatePrimaryRegionRequest, _ *keyEntry, k map[string][]string) {
+			k["kms:PrimaryRegion"] = []string{deref(in.PrimaryRegion)}
+		}}))
 
 	// Aliases. CreateAlias, UpdateAlias and DeleteAlias need permission on
 	// the alias and on the key(s); the rule checks the key, the handler the
@@ -235,6 +313,15 @@ func (s *Service) Register(r *service.Registry) {
 			k["kms:MacAlgorithm"] = []string{string(in.MacAlgorithm)}
 		}}))
 
+	service.Handle(r, kmsapi.OpDeriveSharedSecret, s.DeriveSharedSecret, keyRule(s, keyOp[kmsapi.DeriveSharedSecretRequest]{action: "kms:DeriveSharedSecret", grantOp: kmsapi.GrantOperationDerivesharedsecret, alias: true,
+		keyID:  func(in *kmsapi.DeriveSharedSecretRequest) *string { return in.KeyId },
+		tokens: func(in *kmsapi.DeriveSharedSecretRequest) []string { return in.GrantTokens },
+		keys: func(_ *service.Call, in *kmsapi.DeriveSharedSecretRequest, _ *keyEntry, k map[string][]string) {
+			k["kms:KeyAgreementAlgorithm"] = []string{string(in.KeyAgreementAlgorithm)}
+		}}))
+
+	service.Handle(r, kmsapi.OpGetKeyLastUsage, s.GetKeyLastUsage, keyRule(s, keyOp[kmsapi.GetKeyLastUsageRequest]{action: "kms:GetKeyLastUsage", keyID: func(in *kmsapi.GetKeyLastUsageRequest) *string { return in.KeyId }}))
+
 	// Key policies.
 	service.Handle(r, kmsapi.OpGetKeyPolicy, s.GetKeyPolicy, keyRule(s, keyOp[kmsapi.GetKeyPolicyRequest]{action: "kms:GetKeyPolicy", keyID: func(in *kmsapi.GetKeyPolicyRequest) *string { return in.KeyId }}))
 	service.Handle(r, kmsapi.OpPutKeyPolicy, s.PutKeyPolicy, keyRule(s, keyOp[kmsapi.PutKeyPolicyRequest]{action: "kms:PutKeyPolicy", keyID: func(in *kmsapi.PutKeyPolicyRequest) *string { return in.KeyId },
@@ -291,22 +378,78 @@ func (s *Service) Register(r *service.Registry) {
 	service.Handle(r, kmsapi.OpGetKeyRotationStatus, s.GetKeyRotationStatus, keyRule(s, keyOp[kmsapi.GetKeyRotationStatusRequest]{action: "kms:GetKeyRotationStatus", keyID: func(in *kmsapi.GetKeyRotationStatusRequest) *string { return in.KeyId }}))
 	service.Handle(r, kmsapi.OpRotateKeyOnDemand, s.RotateKeyOnDemand, keyRule(s, keyOp[kmsapi.RotateKeyOnDemandRequest]{action: "kms:RotateKeyOnDemand", keyID: func(in *kmsapi.RotateKeyOnDemandRequest) *string { return in.KeyId }}))
 	service.Handle(r, kmsapi.OpListKeyRotations, s.ListKeyRotations, keyRule(s, keyOp[kmsapi.ListKeyRotationsRequest]{action: "kms:ListKeyRotations", keyID: func(in *kmsapi.ListKeyRotationsRequest) *string { return in.KeyId }}))
+
+	// Custom key stores (none exists; see custom_key_stores.go).
+	service.Handle(r, kmsapi.OpCreateCustomKeyStore, s.CreateCustomKeyStore, service.Rule[kmsapi.CreateCustomKeyStoreRequest]{Action: "kms:CreateCustomKeyStore"})
+	service.Handle(r, kmsapi.OpDescribeCustomKeyStores, s.DescribeCustomKeyStores, service.Rule[kmsapi.DescribeCustomKeyStoresRequest]{Action: "kms:DescribeCustomKeyStores"})
+	service.Handle(r, kmsapi.OpConnectCustomKeyStore, s.ConnectCustomKeyStore, service.Rule[kmsapi.ConnectCustomKeyStoreRequest]{Action: "kms:ConnectCustomKeyStore"})
+	service.Handle(r, kmsapi.OpDisconnectCustomKeyStore, s.DisconnectCustomKeyStore, service.Rule[kmsapi.DisconnectCustomKeyStoreRequest]{Action: "kms:DisconnectCustomKeyStore"})
+	service.Handle(r, kmsapi.OpDeleteCustomKeyStore, s.DeleteCustomKeyStore, service.Rule[kmsapi.DeleteCustomKeyStoreRequest]{Action: "kms:DeleteCustomKeyStore"})
+	service.Handle(r, kmsapi.OpUpdateCustomKeyStore, s.UpdateCustomKeyStore, service.Rule[kmsapi.UpdateCustomKeyStoreRequest]{Action: "kms:UpdateCustomKeyStore"})
 }
 
+// SweepLease is the name of the lease ([store.Leaser]) that the node
+// running the background work holds: on PostgreSQL exactly one node
+// sweeps at a time.
+const SweepLease = "kms.sweep"
+
 // work runs the background jobs every period until Close or until the store
-// closes. On SQLite one process owns the data directory, so exactly one
-// worker runs; a PostgreSQL deployment will take an advisory lock here.
+// closes, on the node that holds [SweepLease].
 func (s *Service) work(period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
+	defer s.releaseLease()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case now := <-t.C:
-			if err := s.Sweep(context.Background(), now); err != nil && isClosed(err) {
+			if err := s.flushUsage(context.Background()); err != nil && isClosed(err) {
+				return
+			}
+			if _, err := s.SweepIfLeader(context.Background(), now); err != nil && isClosed(err) {
 				return
 			}
 		}
+	}
+}
+
+// SweepIfLeader runs [Service.Sweep] when this instance holds the sweep
+// lease, taking it first when it is free; led reports whether it did. The
+// lease, once won, is kept until it is lost, Close, or the store closes.
+// A store without leases (no [store.Leaser]) has one node: it always leads.
+func (s *Service) SweepIfLeader(ctx context.Context, now time.Time) (led bool, err error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.lease != nil {
+		select {
+		case <-s.lease.Lost():
+			s.lease = nil
+		default:
+		}
+	}
+	if s.lease == nil {
+		if l, ok := s.store.(store.Leaser); ok {
+			select {
+			case <-s.stop:
+				return false, nil
+			default:
+			}
+			lease, won, err := l.TryLead(ctx, SweepLease)
+			if err != nil || !won {
+				return false, err
+			}
+			s.lease = lease
+		}
+	}
+	return true, s.Sweep(ctx, now)
+}
+
+func (s *Service) releaseLease() {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.lease != nil {
+		s.lease.Release()
+		s.lease = nil
 	}
 }

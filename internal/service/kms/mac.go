@@ -45,6 +45,7 @@ func (s *Service) GenerateMac(ctx context.Context, in *kmsapi.GenerateMacRequest
 	if err := dryRun(in.DryRun); err != nil {
 		return nil, err
 	}
+	s.used(service.CallFrom(ctx), e, kmsapi.KeyLastUsageTrackingOperationGeneratemac)
 	return &kmsapi.GenerateMacResponse{Mac: sum, MacAlgorithm: in.MacAlgorithm, KeyId: ptr(e.arn)}, nil
 }
 
@@ -61,5 +62,6 @@ func (s *Service) VerifyMac(ctx context.Context, in *kmsapi.VerifyMacRequest) (*
 	if !hmac.Equal(sum, in.Mac) {
 		return nil, kmsapi.NewKMSInvalidMacException("")
 	}
+	s.used(service.CallFrom(ctx), e, kmsapi.KeyLastUsageTrackingOperationVerifymac)
 	return &kmsapi.VerifyMacResponse{KeyId: ptr(e.arn), MacValid: ptr(true), MacAlgorithm: in.MacAlgorithm}, nil
 }

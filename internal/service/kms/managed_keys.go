@@ -42,6 +42,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, c *service.Call, keyID st
 	if err != nil {
 		return nil, nil, "", err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakey)
 	return pt, ct, e.arn, nil
 }
 
@@ -59,6 +60,7 @@ func (s *Service) Decrypt(ctx context.Context, c *service.Call, ciphertext []byt
 	if err != nil {
 		return nil, "", err
 	}
+	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationDecrypt)
 	return pt, e.arn, nil
 }
 

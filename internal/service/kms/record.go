@@ -3,6 +3,7 @@ package kms
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -50,6 +51,14 @@ type keyRecord struct {
 	ImportFingerprint []byte                     `json:"importFingerprint,omitempty"`
 	ImportMaterialID  string                     `json:"importMaterialId,omitempty"`
 	ExpirationModel   kmsapi.ExpirationModelType `json:"expirationModel,omitempty"`
+
+	// MultiRegion marks a multi-Region key ("mrk-…"): its materials and
+	// rotation state live in the key set it shares with its related keys
+	// (TableKeySet), which getKey reads into the record and putKey writes
+	// back (see multi_region.go).
+	MultiRegion bool `json:"multiRegion,omitempty"`
+	// set is the key set of a multi-Region key, as read with the record.
+	set *keySet
 }
 
 type tag struct {
@@ -127,11 +136,17 @@ func (k *keyRecord) tagMap() map[string]string {
 	return m
 }
 
-// materialAAD binds a sealed material to its key and id.
-func materialAAD(path, materialID string) []byte {
-	return []byte(TableKey + "/" + path + "/" + materialID)
+// materialAAD binds a sealed material to its key and id: for a
+// multi-Region key, to the key set, since every related key opens it.
+func (k *keyRecord) materialAAD(materialID string) []byte {
+	if k.MultiRegion {
+		return []byte(TableKeySet + "/" + keySetPath(k.Account, k.ID) + "/" + materialID)
+	}
+	return []byte(TableKey + "/" + k.path() + "/" + materialID)
 }
 
+// getKey reads the key at path; a multi-Region key comes with its key
+// set's materials and rotation state.
 func getKey(tx store.Tx, path string) (*keyRecord, error) {
 	v, err := tx.Get(TableKey, path)
 	if err != nil {
@@ -141,15 +156,51 @@ func getKey(tx store.Tx, path string) (*keyRecord, error) {
 	if err := json.Unmarshal(v, &k); err != nil {
 		return nil, err
 	}
+	if k.MultiRegion {
+		set, err := getKeySet(tx, k.Account, k.ID)
+		if err != nil {
+			return nil, fmt.Errorf("kms: key set of %s: %w", path, err)
+		}
+		k.join(set)
+	}
 	return &k, nil
 }
 
+// putKey stores a key; for a multi-Region key, the shared part goes to
+// its key set (written only when it changed) and the rest to the record.
 func putKey(tx store.Tx, k *keyRecord) error {
-	v, err := json.Marshal(k)
+	v, err := marshalKey(tx, k)
 	if err != nil {
 		return err
 	}
 	return tx.Put(TableKey, k.path(), v)
+}
+
+// insertKey stores a new key (and, for a multi-Region key, its key set);
+// it fails with store.ErrExists when the key exists.
+func insertKey(tx store.Tx, k *keyRecord) error {
+	v, err := marshalKey(tx, k)
+	if err != nil {
+		return err
+	}
+	return tx.Insert(TableKey, k.path(), v)
+}
+
+func marshalKey(tx store.Tx, k *keyRecord) ([]byte, error) {
+	if !k.MultiRegion {
+		return json.Marshal(k)
+	}
+	if k.set == nil {
+		return nil, fmt.Errorf("kms: multi-Region key %s without its key set", k.path())
+	}
+	if err := putKeySet(tx, k.shared()); err != nil {
+		return nil, err
+	}
+	own := *k
+	own.Materials = nil
+	own.RotationEnabled, own.RotationPeriod, own.NextRotation, own.OnDemandStart = false, 0, nil, nil
+	own.set = nil
+	return json.Marshal(&own)
 }
 
 func getAlias(tx store.Tx, path string) (*aliasRecord, error) {

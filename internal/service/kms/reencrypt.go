@@ -64,5 +64,7 @@ func (s *Service) ReEncrypt(ctx context.Context, in *kmsapi.ReEncryptRequest) (*
 	if keyClass(dst.rec.Spec) == classSymmetric {
 		out.DestinationKeyMaterialId = ptr(dst.current)
 	}
+	s.used(c, src, kmsapi.KeyLastUsageTrackingOperationReencrypt)
+	s.used(c, dst, kmsapi.KeyLastUsageTrackingOperationReencrypt)
 	return out, nil
 }

@@ -119,14 +119,17 @@ func usable(e *keyEntry) error {
 		return kmsapi.NewKMSInvalidStateException("%s is pending deletion.", e.arn)
 	case kmsapi.KeyStatePendingimport:
 		return kmsapi.NewKMSInvalidStateException("%s is pending import.", e.arn)
+	case kmsapi.KeyStatePendingreplicadeletion:
+		return kmsapi.NewKMSInvalidStateException("%s is pending replica deletion.", e.arn)
 	}
 	return kmsapi.NewKMSInvalidStateException("%s is %s.", e.arn, e.rec.State)
 }
 
 // pendingDeletion refuses management operations on keys pending deletion.
 func pendingDeletion(rec *keyRecord) error {
-	if rec.State == kmsapi.KeyStatePendingdeletion {
-		return kmsapi.NewKMSInvalidStateException("%s is pending deletion.", rec.arn())
+	switch rec.State {
+	case kmsapi.KeyStatePendingdeletion, kmsapi.KeyStatePendingreplicadeletion:
+		return kmsapi.NewKMSInvalidStateException("%s is %s.", rec.arn(), stateWords(rec.State))
 	}
 	return nil
 }

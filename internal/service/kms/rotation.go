@@ -21,6 +21,9 @@ func rotatable(rec *keyRecord, op string) error {
 	if keyClass(rec.Spec) != classSymmetric || rec.Origin != kmsapi.OriginTypeAwsKms {
 		return kmsapi.NewUnsupportedOperationException("%s does not support %s: only symmetric encryption keys with AWS_KMS key material rotate.", rec.arn(), op)
 	}
+	if err := primaryOnly(rec, op); err != nil {
+		return err
+	}
 	if err := pendingDeletion(rec); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/rampart/rampart/internal/authn"
 	"github.com/rampart/rampart/internal/awsproto"
@@ -26,16 +27,32 @@ func errAccountNotFound() error {
 //
 // AWS creates accounts asynchronously: CreateAccount answers with a
 // CreateAccountStatus IN_PROGRESS and clients poll DescribeCreateAccountStatus
-// until SUCCEEDED or FAILED. rampart creates the account (through
-// [Accounts]) within the request, then answers IN_PROGRESS all the same, so
-// that clients written for AWS poll exactly as they would there; the first
-// DescribeCreateAccountStatus already reports the outcome. A failure of
-// the account's creation is reported as a FAILED status, as AWS reports it,
-// never as an error of this call.
+// until SUCCEEDED or FAILED. rampart does the work within the request, in
+// three steps, and answers IN_PROGRESS all the same, so that clients
+// written for AWS poll exactly as they would there; the first
+// DescribeCreateAccountStatus already reports the outcome:
+//
+//  1. one transaction checks the request, chooses the account id and
+//     records the request as IN_PROGRESS, with that id;
+//  2. [Accounts] creates the account, its root user and
+//     OrganizationAccountAccessRole (transactions of their own);
+//  3. one transaction records the outcome: SUCCEEDED, with the account
+//     placed under the root, or FAILED (INTERNAL_FAILURE).
+//
+// A failure of step 2 is reported as a FAILED status, as AWS reports it,
+// never as an error of this call. If rampart stops between steps 1 and 3
+// (a crash, a lost database connection), the request stays IN_PROGRESS —
+// as AWS shows a request still being worked on — until
+// [createAccountTimeout] has passed; then the next DescribeCreateAccountStatus,
+// ListCreateAccountStatus or ListAccounts settles it from what exists: an
+// account that was created becomes a member (SUCCEEDED; its
+// OrganizationAccountAccessRole is completed when Accounts implements
+// [AccountFinisher]), one that was not is FAILED. No account is ever
+// created and left out of the organization, and none is created twice.
 func (s *Service) CreateAccount(ctx context.Context, in *orgapi.CreateAccountRequest) (*orgapi.CreateAccountResponse, error) {
 	c := service.CallFrom(ctx)
 	if in.RoleName != nil && *in.RoleName != DefaultRoleName {
-		return nil, orgapi.NewInvalidInputException("You provided a role name that isn't valid: rampart creates the role %s in new accounts and no other (INVALID_ROLE_NAME).", DefaultRoleName)
+		return nil, orgapi.NewInvalidInputException("You provided a role name that isn't valid: rampart creates the role %s in new accounts and no other.", DefaultRoleName).With("Reason", "INVALID_ROLE_NAME")
 	}
 	if err := checkTagAccess(ctx, c, in.Tags); err != nil {
 		return nil, err
@@ -45,95 +62,110 @@ func (s *Service) CreateAccount(ctx context.Context, in *orgapi.CreateAccountReq
 		return nil, err
 	}
 	name, email := str(in.AccountName), str(in.Email)
+	statusID, err := newID(c, "car-", 32)
+	if err != nil {
+		return nil, err
+	}
 
-	// 1. Check the request and choose the account id.
-	var orgID, mgmt, accountID, failure string
-	err = s.view(ctx, managerOnly, func(c *service.Call, o *org) error {
+	// 1. Check the request, choose the account id, record IN_PROGRESS.
+	var orgID, mgmt, accountID string
+	err = s.update(ctx, managerOnly, func(tx store.Tx, c *service.Call, o *org) error {
 		if o.FeatureSet != string(orgapi.OrganizationFeatureSetAll) && o.FeatureSet != string(orgapi.OrganizationFeatureSetConsolidatedBilling) {
 			return errDenied()
 		}
 		orgID, mgmt = o.ID, o.Management
-		if len(o.Accounts) >= maxAccounts {
-			return orgapi.NewConstraintViolationException("You attempted to exceed the limit on the number of accounts in an organization (ACCOUNT_NUMBER_LIMIT_EXCEEDED).")
-		}
-		for _, a := range o.Accounts {
-			if strings.EqualFold(a.Email, email) {
-				failure = string(orgapi.CreateAccountFailureReasonEmailAlreadyExists)
+		pending := 0
+		for _, st := range o.Statuses {
+			if st.State == string(orgapi.CreateAccountStateInProgress) {
+				pending++
 			}
 		}
+		if len(o.Accounts)+pending >= maxAccounts {
+			return orgapi.NewConstraintViolationException("You attempted to exceed the limit on the number of accounts in an organization.").With("Reason", "ACCOUNT_NUMBER_LIMIT_EXCEEDED")
+		}
+		st := &createStatus{ID: statusID, AccountName: name, Email: email, State: string(orgapi.CreateAccountStateInProgress), Requested: c.Now, Tags: tags}
+		if o.emailTaken(email) {
+			st.State, st.Failure, st.Completed = string(orgapi.CreateAccountStateFailed), string(orgapi.CreateAccountFailureReasonEmailAlreadyExists), c.Now
+		} else {
+			id, err := newAccountID(tx, c, o)
+			if err != nil {
+				return err
+			}
+			st.AccountID, accountID = id, id
+		}
+		o.Statuses = append(o.Statuses, st)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if failure == "" {
-		accountID, err = s.newAccountID(ctx, c)
-		if err != nil {
+	if accountID != "" {
+		// 2. Create it, with its root user and OrganizationAccountAccessRole.
+		created := false
+		if s.accounts != nil {
+			created = s.accounts.CreateAccount(ctx, accountID, name, email, mgmt) == nil
+		}
+		if s.interrupt != nil && s.interrupt() {
+			return nil, errors.New("organizations: interrupted after creating account " + accountID)
+		}
+		// 3. Record the outcome.
+		if err := s.settle(ctx, c, orgID, statusID, created); err != nil {
 			return nil, err
 		}
-		// 2. Create it, with its root user and OrganizationAccountAccessRole.
-		if s.accounts == nil {
-			failure = string(orgapi.CreateAccountFailureReasonInternalFailure)
-		} else if err := s.accounts.CreateAccount(ctx, accountID, name, email, mgmt); err != nil {
-			failure = string(orgapi.CreateAccountFailureReasonInternalFailure)
-		}
-	}
-	statusID, err := newID(c, "car-", 32)
-	if err != nil {
-		return nil, err
-	}
-	st := &createStatus{ID: statusID, AccountName: name, Email: email, State: string(orgapi.CreateAccountStateSucceeded), Requested: c.Now, Completed: c.Now}
-	if failure != "" {
-		st.State, st.Failure = string(orgapi.CreateAccountStateFailed), failure
-	} else {
-		st.AccountID = accountID
-	}
-
-	// 3. Record the outcome and place the account under the root.
-	err = s.st.Update(ctx, func(tx store.Tx) error {
-		o, err := getOrg(tx, orgID)
-		if err != nil {
-			return err
-		}
-		o.Statuses = append(o.Statuses, st)
-		if failure == "" {
-			if err := tx.Insert(TableMember, accountID, []byte(o.ID)); err != nil {
-				return err
-			}
-			o.Accounts[accountID] = &account{ID: accountID, Name: name, Email: email, Parent: o.RootID, State: "ACTIVE", JoinedMethod: "CREATED", Joined: c.Now, Tags: tags}
-			o.attachDefaults(accountID)
-		}
-		return putOrg(tx, o)
-	})
-	if err != nil {
-		return nil, err
 	}
 	// The first answer is the one AWS gives: the request is in progress.
-	first := &createStatus{ID: st.ID, AccountName: name, State: string(orgapi.CreateAccountStateInProgress), Requested: c.Now}
+	first := &createStatus{ID: statusID, AccountName: name, State: string(orgapi.CreateAccountStateInProgress), Requested: c.Now}
 	return &orgapi.CreateAccountResponse{CreateAccountStatus: first.api()}, nil
 }
 
-// newAccountID draws 12 random digits that no account of rampart uses.
-func (s *Service) newAccountID(ctx context.Context, c *service.Call) (string, error) {
+// createAccountTimeout is how long a CreateAccount request may stay
+// IN_PROGRESS before the next read settles it from what exists (see
+// CreateAccount). A request takes milliseconds; the margin keeps a slow
+// request on another node from being settled under its feet.
+const createAccountTimeout = 5 * time.Minute
+
+// AccountFinisher is implemented by an [Accounts] that can complete an
+// account whose creation was interrupted: the account exists; its
+// OrganizationAccountAccessRole may not. It must be idempotent.
+type AccountFinisher interface {
+	FinishAccount(ctx context.Context, accountID, managementAccountID string) error
+}
+
+// emailTaken reports whether an account of o, or one being created, has
+// email.
+func (o *org) emailTaken(email string) bool {
+	for _, a := range o.Accounts {
+		if strings.EqualFold(a.Email, email) {
+			return true
+		}
+	}
+	for _, st := range o.Statuses {
+		if st.State == string(orgapi.CreateAccountStateInProgress) && strings.EqualFold(st.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+// newAccountID draws 12 random digits that no account of rampart uses, nor
+// a CreateAccount request in progress.
+func newAccountID(tx store.Tx, c *service.Call, o *org) (string, error) {
 	for {
 		id, err := randomString(c.Rand, "0123456789", 12)
 		if err != nil {
 			return "", err
 		}
 		taken := false
-		err = s.st.View(ctx, func(tx store.Tx) error {
-			for _, table := range []string{authn.TableAccount, TableMember} {
-				switch _, err := tx.Get(table, id); {
-				case err == nil:
-					taken = true
-				case !errors.Is(err, store.ErrNotFound):
-					return err
-				}
+		for _, table := range []string{authn.TableAccount, TableMember} {
+			switch _, err := tx.Get(table, id); {
+			case err == nil:
+				taken = true
+			case !errors.Is(err, store.ErrNotFound):
+				return "", err
 			}
-			return nil
-		})
-		if err != nil {
-			return "", err
+		}
+		for _, st := range o.Statuses {
+			taken = taken || st.AccountID == id
 		}
 		if !taken {
 			return id, nil
@@ -141,8 +173,97 @@ func (s *Service) newAccountID(ctx context.Context, c *service.Call) (string, er
 	}
 }
 
+// settle records the outcome of a CreateAccount request. A created account
+// always joins the organization (even when the request was settled FAILED
+// by a reconciliation that ran first: what exists wins); a failure is
+// recorded only over IN_PROGRESS.
+func (s *Service) settle(ctx context.Context, c *service.Call, orgID, statusID string, created bool) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		o, err := getOrg(tx, orgID)
+		if err != nil {
+			return err
+		}
+		var st *createStatus
+		for _, x := range o.Statuses {
+			if x.ID == statusID {
+				st = x
+			}
+		}
+		if st == nil || st.State == string(orgapi.CreateAccountStateSucceeded) {
+			return nil
+		}
+		if !created {
+			if st.State == string(orgapi.CreateAccountStateInProgress) {
+				st.State, st.Failure, st.Completed = string(orgapi.CreateAccountStateFailed), string(orgapi.CreateAccountFailureReasonInternalFailure), c.Now
+				return putOrg(tx, o)
+			}
+			return nil
+		}
+		id := st.AccountID
+		st.State, st.Failure, st.Completed = string(orgapi.CreateAccountStateSucceeded), "", c.Now
+		if o.Accounts[id] == nil {
+			if err := tx.Insert(TableMember, id, []byte(o.ID)); err != nil {
+				return err
+			}
+			o.Accounts[id] = &account{ID: id, Name: st.AccountName, Email: st.Email, Parent: o.RootID, State: "ACTIVE", JoinedMethod: "CREATED", Joined: c.Now, Tags: st.Tags}
+			o.attachDefaults(id)
+		}
+		st.Tags = nil
+		return putOrg(tx, o)
+	})
+}
+
+// reconcile settles the CreateAccount requests of the caller's
+// organization that have been IN_PROGRESS for longer than
+// createAccountTimeout (see CreateAccount).
+func (s *Service) reconcile(ctx context.Context) error {
+	c := service.CallFrom(ctx)
+	type stale struct{ status, account string }
+	var orgID, mgmt string
+	var todo []stale
+	exists := map[string]bool{}
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := orgOf(tx, c.Principal.Account)
+		if err != nil || o == nil {
+			return err
+		}
+		orgID, mgmt = o.ID, o.Management
+		for _, st := range o.Statuses {
+			if st.State == string(orgapi.CreateAccountStateInProgress) && c.Now.Sub(st.Requested) >= time.Duration(s.createTimeout.Load()) {
+				todo = append(todo, stale{st.ID, st.AccountID})
+				switch _, err := tx.Get(authn.TableAccount, st.AccountID); {
+				case err == nil:
+					exists[st.AccountID] = true
+				case !errors.Is(err, store.ErrNotFound):
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, x := range todo {
+		if exists[x.account] {
+			if f, ok := s.accounts.(AccountFinisher); ok {
+				if err := f.FinishAccount(ctx, x.account, mgmt); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.settle(ctx, c, orgID, x.status, exists[x.account]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DescribeCreateAccountStatus returns the status of a CreateAccount request.
 func (s *Service) DescribeCreateAccountStatus(ctx context.Context, in *orgapi.DescribeCreateAccountStatusRequest) (*orgapi.DescribeCreateAccountStatusResponse, error) {
+	if err := s.reconcile(ctx); err != nil {
+		return nil, err
+	}
 	var out *orgapi.CreateAccountStatus
 	err := s.view(ctx, readOnly, func(_ *service.Call, o *org) error {
 		for _, st := range o.Statuses {
@@ -161,6 +282,9 @@ func (s *Service) DescribeCreateAccountStatus(ctx context.Context, in *orgapi.De
 
 // ListCreateAccountStatus lists CreateAccount requests, optionally by state.
 func (s *Service) ListCreateAccountStatus(ctx context.Context, in *orgapi.ListCreateAccountStatusRequest) (*orgapi.ListCreateAccountStatusResponse, error) {
+	if err := s.reconcile(ctx); err != nil {
+		return nil, err
+	}
 	out := &orgapi.ListCreateAccountStatusResponse{}
 	err := s.view(ctx, readOnly, func(_ *service.Call, o *org) error {
 		var all []orgapi.CreateAccountStatus
@@ -195,6 +319,9 @@ func accountKey(a orgapi.Account) string { return *a.Id }
 
 // ListAccounts lists every account of the organization.
 func (s *Service) ListAccounts(ctx context.Context, in *orgapi.ListAccountsRequest) (*orgapi.ListAccountsResponse, error) {
+	if err := s.reconcile(ctx); err != nil {
+		return nil, err
+	}
 	out := &orgapi.ListAccountsResponse{}
 	err := s.view(ctx, readOnly, func(_ *service.Call, o *org) error {
 		items, next, err := page(o.sortedAccounts(""), accountKey, in.NextToken, in.MaxResults, 20)
@@ -326,7 +453,7 @@ func (s *Service) CloseAccount(ctx context.Context, in *orgapi.CloseAccountReque
 			return errAccountNotFound()
 		}
 		if id == o.Management {
-			return orgapi.NewConstraintViolationException("You attempted to close the management account. To close the management account for the organization, you must first either remove or close all member accounts in the organization (CANNOT_CLOSE_MANAGEMENT_ACCOUNT).")
+			return orgapi.NewConstraintViolationException("You attempted to close the management account. To close the management account for the organization, you must first either remove or close all member accounts in the organization.").With("Reason", "CANNOT_CLOSE_MANAGEMENT_ACCOUNT")
 		}
 		if a.State != string(orgapi.AccountStateActive) {
 			return orgapi.NewAccountAlreadyClosedException("You attempted to close an account that is already closed.")

@@ -22,10 +22,10 @@ func (s *Service) RegisterDelegatedAdministrator(ctx context.Context, in *orgapi
 			return errAccountNotFound()
 		}
 		if id == o.Management {
-			return orgapi.NewConstraintViolationException("You attempted to register the management account of the organization as a delegated administrator for an AWS service integrated with Organizations. You can designate only a member account as a delegated administrator (CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR).")
+			return orgapi.NewConstraintViolationException("You attempted to register the management account of the organization as a delegated administrator for an AWS service integrated with Organizations. You can designate only a member account as a delegated administrator.").With("Reason", "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR")
 		}
 		if o.Accounts[id].State != string(orgapi.AccountStateActive) {
-			return orgapi.NewConstraintViolationException("You attempted to register a suspended account as a delegated administrator (CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR).")
+			return orgapi.NewConstraintViolationException("You attempted to register a suspended account as a delegated administrator.").With("Reason", "CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR")
 		}
 		if _, ok := o.Delegated[id][svc]; ok {
 			return orgapi.NewAccountAlreadyRegisteredException("The provided account is already a delegated administrator for your organization.")
@@ -37,7 +37,7 @@ func (s *Service) RegisterDelegatedAdministrator(ctx context.Context, in *orgapi
 			}
 		}
 		if n >= maxDelegatedPerSvc {
-			return orgapi.NewConstraintViolationException("You attempted to register more delegated administrators than allowed for the service principal %s (MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED).", svc)
+			return orgapi.NewConstraintViolationException("You attempted to register more delegated administrators than allowed for the service principal %s.", svc).With("Reason", "MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED")
 		}
 		if o.Delegated[id] == nil {
 			o.Delegated[id] = map[string]time.Time{}

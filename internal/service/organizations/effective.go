@@ -41,7 +41,7 @@ func (s *Service) DescribeEffectivePolicy(ctx context.Context, in *orgapi.Descri
 		}
 		if targetKind(target) != orgapi.TargetTypeAccount {
 			if o.isParent(target) {
-				return orgapi.NewInvalidInputException("You can't perform the specified operation on that target entity (TARGET_NOT_SUPPORTED).")
+				return orgapi.NewInvalidInputException("You can't perform the specified operation on that target entity.").With("Reason", "TARGET_NOT_SUPPORTED")
 			}
 			return errTargetNotFound()
 		}

@@ -8,6 +8,8 @@ import (
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/policy"
 	"github.com/rampart/rampart/internal/store"
+
+	orgapi "github.com/rampart/rampart/internal/api/organizations"
 )
 
 // Guardrails gives the authorizer the SCPs and RCPs that apply to an
@@ -24,6 +26,7 @@ type Guardrails struct {
 	mu     sync.RWMutex
 	gen    uint64                        // bumped by every invalidation
 	cache  map[string]*authz.OrgPolicies // account → its guardrails; nil: in no organization
+	closed map[string]bool               // accounts closed by CloseAccount (SUSPENDED), among those cached
 	parsed map[parsedKey]*policy.Policy  // documents, by content
 }
 
@@ -38,7 +41,7 @@ const maxParsed = 4096
 // NewGuardrails returns the Guardrails of the organizations kept in st.
 // Call Close to stop listening to the store.
 func NewGuardrails(st store.Store) *Guardrails {
-	g := &Guardrails{st: st, cache: map[string]*authz.OrgPolicies{}, parsed: map[parsedKey]*policy.Policy{}}
+	g := &Guardrails{st: st, cache: map[string]*authz.OrgPolicies{}, closed: map[string]bool{}, parsed: map[parsedKey]*policy.Policy{}}
 	g.cancel = st.Subscribe(func(changes []store.Change) {
 		for _, c := range changes {
 			if c.Table == TableOrg || c.Table == TableMember {
@@ -59,6 +62,7 @@ func (g *Guardrails) Invalidate() {
 	g.mu.Lock()
 	g.gen++
 	clear(g.cache)
+	clear(g.closed)
 	g.mu.Unlock()
 }
 
@@ -67,13 +71,61 @@ func (g *Guardrails) Invalidate() {
 // absent when the policy type is disabled on the root), or nil when the
 // account belongs to no organization. The management account is marked;
 // the policy engine exempts it.
+//
+// A closed account (CloseAccount: SUSPENDED) gets an *[authz.Denied]
+// instead: the authorizer asks about the account of every request's
+// principal and of the resource it names, so a closed account's
+// credentials, role sessions and resources stop working on the next
+// request, in every service, with AccessDenied in the protocol's spelling.
 func (g *Guardrails) OrgPolicies(ctx context.Context, account string) (*authz.OrgPolicies, error) {
+	op, closed, err := g.lookup(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	if closed {
+		return nil, errClosed(account)
+	}
+	return op, nil
+}
+
+// Suspended reports whether account was closed with CloseAccount and
+// stays SUSPENDED in its organization. It answers from the same cache as
+// OrgPolicies. The authenticator may ask it to refuse a closed account's
+// credentials before authorization (OrgPolicies already denies them).
+func (g *Guardrails) Suspended(ctx context.Context, account string) (bool, error) {
+	_, closed, err := g.lookup(ctx, account)
+	return closed, err
+}
+
+// AccountOpen returns the denial of every request by a closed account (an
+// *authz.Denied), or nil for an account that is open or in no organization.
+// The server asks it at authentication, so that even the operations that
+// need no permission are refused.
+func (g *Guardrails) AccountOpen(ctx context.Context, account string) error {
+	closed, err := g.Suspended(ctx, account)
+	if err != nil {
+		return err
+	}
+	if closed {
+		return errClosed(account)
+	}
+	return nil
+}
+
+// errClosed is the denial of a request by, or on a resource of, a closed
+// account.
+func errClosed(account string) error {
+	return &authz.Denied{Message: "The AWS account " + account + " is closed (SUSPENDED): its principals and resources can no longer be used. To reinstate a closed account, contact your organization's administrator."}
+}
+
+func (g *Guardrails) lookup(ctx context.Context, account string) (*authz.OrgPolicies, bool, error) {
 	g.mu.RLock()
 	op, ok := g.cache[account]
+	closed := g.closed[account]
 	gen := g.gen
 	g.mu.RUnlock()
 	if ok {
-		return op, nil
+		return op, closed, nil
 	}
 	var o *org
 	err := g.st.View(ctx, func(tx store.Tx) error {
@@ -82,11 +134,12 @@ func (g *Guardrails) OrgPolicies(ctx context.Context, account string) (*authz.Or
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if o != nil && o.Accounts[account] != nil {
+		closed = o.Accounts[account].State == string(orgapi.AccountStateSuspended)
 		if op, err = g.compute(o, account); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	} else {
 		op = nil
@@ -96,9 +149,10 @@ func (g *Guardrails) OrgPolicies(ctx context.Context, account string) (*authz.Or
 	// with it (it was true when read), but do not cache it.
 	if g.gen == gen {
 		g.cache[account] = op
+		g.closed[account] = closed
 	}
 	g.mu.Unlock()
-	return op, nil
+	return op, closed, nil
 }
 
 func (g *Guardrails) compute(o *org, account string) (*authz.OrgPolicies, error) {

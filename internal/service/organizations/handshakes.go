@@ -78,7 +78,7 @@ func findAccount(tx store.Tx, target *orgapi.HandshakeParty) (string, error) {
 		}
 		return "", errAccountNotFound()
 	}
-	return "", orgapi.NewInvalidInputException("You specified the wrong type of entity (account, organization, or email) as a party (INVALID_PARTY_TYPE_TARGET).")
+	return "", orgapi.NewInvalidInputException("You specified the wrong type of entity (account, organization, or email) as a party.").With("Reason", "INVALID_PARTY_TYPE_TARGET")
 }
 
 // InviteAccountToOrganization invites an existing account.
@@ -94,7 +94,7 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, in *orgapi.In
 	var out orgapi.Handshake
 	err = s.update(ctx, managerOnly, func(tx store.Tx, c *service.Call, o *org) error {
 		if in.Target == nil {
-			return orgapi.NewInvalidInputException("You must include a value for all required parameters (INPUT_REQUIRED).")
+			return orgapi.NewInvalidInputException("You must include a value for all required parameters.").With("Reason", "INPUT_REQUIRED")
 		}
 		target, err := findAccount(tx, in.Target)
 		if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, in *orgapi.In
 		if other, err := orgOf(tx, target); err != nil {
 			return err
 		} else if other != nil {
-			return orgapi.NewHandshakeConstraintViolationException("The handshake request is invalid because the invited account is already a member of an organization (ALREADY_IN_AN_ORGANIZATION).")
+			return orgapi.NewHandshakeConstraintViolationException("The handshake request is invalid because the invited account is already a member of an organization.").With("Reason", "ALREADY_IN_AN_ORGANIZATION")
 		}
 		for _, h := range o.Invites {
 			if h.Target == target && h.state(c) == string(orgapi.HandshakeStateOpen) {
@@ -111,7 +111,7 @@ func (s *Service) InviteAccountToOrganization(ctx context.Context, in *orgapi.In
 			}
 		}
 		if len(o.Accounts) >= maxAccounts {
-			return orgapi.NewHandshakeConstraintViolationException("You attempted to exceed the limit on the number of accounts in an organization (ACCOUNT_NUMBER_LIMIT_EXCEEDED).")
+			return orgapi.NewHandshakeConstraintViolationException("You attempted to exceed the limit on the number of accounts in an organization.").With("Reason", "ACCOUNT_NUMBER_LIMIT_EXCEEDED")
 		}
 		id, err := newID(c, "h-", 10)
 		if err != nil {
@@ -184,7 +184,7 @@ func (s *Service) AcceptHandshake(ctx context.Context, in *orgapi.AcceptHandshak
 		if cur, err := orgOf(tx, c.Principal.Account); err != nil {
 			return err
 		} else if cur != nil && h.state(c) == string(orgapi.HandshakeStateOpen) {
-			return orgapi.NewHandshakeConstraintViolationException("The handshake request is invalid because the invited account is already a member of an organization (ALREADY_IN_AN_ORGANIZATION).")
+			return orgapi.NewHandshakeConstraintViolationException("The handshake request is invalid because the invited account is already a member of an organization.").With("Reason", "ALREADY_IN_AN_ORGANIZATION")
 		}
 		if err := transition(c, h, orgapi.HandshakeStateAccepted); err != nil {
 			return err

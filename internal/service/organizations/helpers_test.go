@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,11 +35,12 @@ type created struct{ ID, Name, Email, Management string }
 // with a root key the test knows (AKIA<id> / secret-<id>), so tests can
 // act as the new account's root user.
 type fakeAccounts struct {
-	st   store.Store
-	b    *barrier.Barrier
-	mu   sync.Mutex
-	fail error
-	log  []created
+	st       store.Store
+	b        *barrier.Barrier
+	mu       sync.Mutex
+	fail     error
+	log      []created
+	finished []created // FinishAccount calls
 }
 
 func (f *fakeAccounts) CreateAccount(ctx context.Context, id, name, email, mgmt string) error {
@@ -51,6 +53,14 @@ func (f *fakeAccounts) CreateAccount(ctx context.Context, id, name, email, mgmt 
 	}
 	_, err := authn.EnsureAccount(ctx, f.st, f.b, authn.Account{ID: id, Name: name, Email: email}, "AKIA"+id, "secret-"+id)
 	return err
+}
+
+// FinishAccount implements orgs.AccountFinisher.
+func (f *fakeAccounts) FinishAccount(_ context.Context, id, mgmt string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finished = append(f.finished, created{ID: id, Management: mgmt})
+	return nil
 }
 
 func (f *fakeAccounts) calls() []created {
@@ -99,6 +109,10 @@ type env struct {
 	org      *organizations.Client // management account (000000000000) root
 	stop     func()                // stops the server (also done at cleanup)
 	seen     *sync.Map             // action → resources of its last authorization request
+	svc      *orgs.Service
+	// interrupt, when set, stops the next CreateAccount between creating
+	// the account and recording it, as a crash would.
+	interrupt *atomic.Bool
 }
 
 // start runs rampart with the Organizations service over a fake Accounts,
@@ -117,7 +131,10 @@ func startDir(t testing.TB, dir string) *env {
 	fake := &fakeAccounts{st: rp.Store, b: rp.Barrier}
 	g := orgs.NewGuardrails(rp.Store)
 	reg := service.NewRegistry()
-	orgs.New(rp.Store, fake).Register(reg)
+	svc := orgs.New(rp.Store, fake)
+	interrupt := new(atomic.Bool)
+	orgs.SetInterrupt(svc, func() bool { return interrupt.Swap(false) })
+	svc.Register(reg)
 	rp.Registry = reg
 	seen := new(sync.Map)
 	rp.Handler = server.New(server.Config{Registry: reg, Authn: rp.Authn, Authz: scpChecker{g, seen}, Audit: rp.Audit})
@@ -140,7 +157,7 @@ func startDir(t testing.TB, dir string) *env {
 	})
 	t.Cleanup(stop)
 	srv := &rampartest.Server{URL: "http://" + l.Addr().String(), DataDir: dir, Account: app.DevAccount, AccessKey: app.DevAccessKey, SecretKey: app.DevSecretKey, Rampart: rp}
-	return &env{Server: srv, accounts: fake, guard: g, org: organizations.NewFromConfig(srv.Config()), stop: stop, seen: seen}
+	return &env{Server: srv, accounts: fake, guard: g, org: organizations.NewFromConfig(srv.Config()), stop: stop, seen: seen, svc: svc, interrupt: interrupt}
 }
 
 // member returns a client signing as the root user of an account the fake
@@ -202,7 +219,15 @@ func wantErr(t *testing.T, err error, code, msg string) {
 	if ae.ErrorCode() != code {
 		t.Fatalf("code %s (%s), want %s", ae.ErrorCode(), ae.ErrorMessage(), code)
 	}
-	if !strings.Contains(ae.ErrorMessage(), msg) {
+	if isReason(msg) && strings.Contains("ConstraintViolationException InvalidInputException HandshakeConstraintViolationException AccessDeniedForDependencyException", code) {
+		// A reason is a member of the error, as AWS sends it, not part of the message.
+		if got := reasonOf(err); got != msg {
+			t.Fatalf("%s reason %q (message %q), want %s", code, got, ae.ErrorMessage(), msg)
+		}
+		if strings.Contains(ae.ErrorMessage(), msg) {
+			t.Fatalf("%s message %q repeats the reason", code, ae.ErrorMessage())
+		}
+	} else if !strings.Contains(ae.ErrorMessage(), msg) {
 		t.Fatalf("%s message %q, want it to contain %q", code, ae.ErrorMessage(), msg)
 	}
 	var re *awshttp.ResponseError
@@ -216,4 +241,38 @@ func mustOK(t testing.TB, err error, what string) {
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// isReason reports whether s is an error reason (OU_DEPTH_LIMIT_EXCEEDED).
+func isReason(s string) bool {
+	if !strings.Contains(s, "_") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// reasonOf returns the Reason member of the Organizations errors that have one.
+func reasonOf(err error) string {
+	var (
+		cv  *types.ConstraintViolationException
+		ii  *types.InvalidInputException
+		hcv *types.HandshakeConstraintViolationException
+		adf *types.AccessDeniedForDependencyException
+	)
+	switch {
+	case errors.As(err, &cv):
+		return string(cv.Reason)
+	case errors.As(err, &ii):
+		return string(ii.Reason)
+	case errors.As(err, &hcv):
+		return string(hcv.Reason)
+	case errors.As(err, &adf):
+		return string(adf.Reason)
+	}
+	return ""
 }

@@ -108,7 +108,7 @@ func (s *Service) DeleteOrganization(ctx context.Context, _ *awsproto.Empty) (*a
 		if err := o.allow(c.Principal.Account, managerOnly); err != nil {
 			return err
 		}
-		if len(o.Accounts) > 1 {
+		if len(o.Accounts) > 1 || o.creating() {
 			return orgapi.NewOrganizationNotEmptyException("To delete an organization you must first remove all member accounts (except the management account).")
 		}
 		for _, h := range o.Invites {
@@ -126,6 +126,17 @@ func (s *Service) DeleteOrganization(ctx context.Context, _ *awsproto.Empty) (*a
 		return nil, err
 	}
 	return &awsproto.Empty{}, nil
+}
+
+// creating reports whether a CreateAccount request is in progress: its
+// account may exist already, so the organization is not empty.
+func (o *org) creating() bool {
+	for _, st := range o.Statuses {
+		if st.State == string(orgapi.CreateAccountStateInProgress) {
+			return true
+		}
+	}
+	return false
 }
 
 // ListRoots returns the organization's one root.

@@ -7,12 +7,17 @@
 // Organizations is global: its state does not depend on the request's
 // region. Most operations may be called only by the management account
 // (member accounts get AccessDeniedException); the read-only ones also by
-// delegated administrators, and a few (DescribeOrganization,
-// LeaveOrganization, the handshake operations) by any member.
+// delegated administrators, those the organization's resource policy
+// delegates by the accounts it names (resource_policy.go), and a few
+// (DescribeOrganization, LeaveOrganization, the handshake operations) by
+// any member. Malformed input gets InvalidInputException with a Reason
+// (invalid_input.go); a closed account is denied everywhere by
+// [Guardrails].
 package organizations
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/service"
@@ -31,13 +36,20 @@ type Accounts interface {
 type Service struct {
 	st       store.Store
 	accounts Accounts
+	// interrupt, when set and true, stops CreateAccount between creating
+	// the account and recording it, as a crash would (tests only).
+	interrupt func() bool
+	// createTimeout is createAccountTimeout, in nanoseconds (tests shorten it).
+	createTimeout atomic.Int64
 }
 
 // New returns the Organizations service over st. accounts creates the
 // accounts CreateAccount asks for; when it is nil, CreateAccount requests
 // end FAILED with INTERNAL_FAILURE.
 func New(st store.Store, accounts Accounts) *Service {
-	return &Service{st: st, accounts: accounts}
+	s := &Service{st: st, accounts: accounts}
+	s.createTimeout.Store(int64(createAccountTimeout))
+	return s
 }
 
 // Register lists the operations Organizations serves, each with its
@@ -71,6 +83,7 @@ func (s *Service) Register(r *service.Registry) {
 	})})
 	service.Handle(r, orgapi.OpRemoveAccountFromOrganization, s.RemoveAccountFromOrganization, service.Rule[orgapi.RemoveAccountFromOrganizationRequest]{Action: "organizations:RemoveAccountFromOrganization", Resources: on(s, func(in *orgapi.RemoveAccountFromOrganizationRequest) []*string { return ids(in.AccountId) })})
 	service.Handle(r, orgapi.OpLeaveOrganization, s.LeaveOrganization, service.Rule[awsproto.Empty]{Action: "organizations:LeaveOrganization"})
+	service.Handle(r, orgapi.OpCreateGovCloudAccount, s.CreateGovCloudAccount, service.Rule[orgapi.CreateGovCloudAccountRequest]{Action: "organizations:CreateGovCloudAccount", Context: requestTags(func(in *orgapi.CreateGovCloudAccountRequest) []orgapi.Tag { return in.Tags })})
 	service.Handle(r, orgapi.OpCloseAccount, s.CloseAccount, service.Rule[orgapi.CloseAccountRequest]{Action: "organizations:CloseAccount", Resources: on(s, func(in *orgapi.CloseAccountRequest) []*string { return ids(in.AccountId) })})
 
 	// Policies.
@@ -86,6 +99,21 @@ func (s *Service) Register(r *service.Registry) {
 	service.Handle(r, orgapi.OpListPoliciesForTarget, s.ListPoliciesForTarget, service.Rule[orgapi.ListPoliciesForTargetRequest]{Action: "organizations:ListPoliciesForTarget", Resources: on(s, func(in *orgapi.ListPoliciesForTargetRequest) []*string { return ids(in.TargetId) })})
 	service.Handle(r, orgapi.OpListTargetsForPolicy, s.ListTargetsForPolicy, service.Rule[orgapi.ListTargetsForPolicyRequest]{Action: "organizations:ListTargetsForPolicy", Resources: on(s, func(in *orgapi.ListTargetsForPolicyRequest) []*string { return ids(in.PolicyId) })})
 	service.Handle(r, orgapi.OpDescribeEffectivePolicy, s.DescribeEffectivePolicy, service.Rule[orgapi.DescribeEffectivePolicyRequest]{Action: "organizations:DescribeEffectivePolicy", Resources: on(s, func(in *orgapi.DescribeEffectivePolicyRequest) []*string { return ids(in.TargetId) })})
+
+	// Effective policy validation (always valid in rampart: see effective_validation.go).
+	service.Handle(r, orgapi.OpListAccountsWithInvalidEffectivePolicy, s.ListAccountsWithInvalidEffectivePolicy, service.Rule[orgapi.ListAccountsWithInvalidEffectivePolicyRequest]{Action: "organizations:ListAccountsWithInvalidEffectivePolicy"})
+	service.Handle(r, orgapi.OpListEffectivePolicyValidationErrors, s.ListEffectivePolicyValidationErrors, service.Rule[orgapi.ListEffectivePolicyValidationErrorsRequest]{Action: "organizations:ListEffectivePolicyValidationErrors", Resources: on(s, func(in *orgapi.ListEffectivePolicyValidationErrorsRequest) []*string { return ids(in.AccountId) })})
+
+	// Feature set and trusted access for AWS services.
+	service.Handle(r, orgapi.OpEnableAllFeatures, s.EnableAllFeatures, service.Rule[orgapi.EnableAllFeaturesRequest]{Action: "organizations:EnableAllFeatures"})
+	service.Handle(r, orgapi.OpEnableAWSServiceAccess, s.EnableAWSServiceAccess, service.Rule[orgapi.EnableAWSServiceAccessRequest]{Action: "organizations:EnableAWSServiceAccess", Context: servicePrincipal(func(in *orgapi.EnableAWSServiceAccessRequest) *string { return in.ServicePrincipal })})
+	service.Handle(r, orgapi.OpDisableAWSServiceAccess, s.DisableAWSServiceAccess, service.Rule[orgapi.DisableAWSServiceAccessRequest]{Action: "organizations:DisableAWSServiceAccess", Context: servicePrincipal(func(in *orgapi.DisableAWSServiceAccessRequest) *string { return in.ServicePrincipal })})
+	service.Handle(r, orgapi.OpListAWSServiceAccessForOrganization, s.ListAWSServiceAccessForOrganization, service.Rule[orgapi.ListAWSServiceAccessForOrganizationRequest]{Action: "organizations:ListAWSServiceAccessForOrganization"})
+
+	// The organization's resource policy.
+	service.Handle(r, orgapi.OpPutResourcePolicy, s.PutResourcePolicy, service.Rule[orgapi.PutResourcePolicyRequest]{Action: "organizations:PutResourcePolicy", Context: requestTags(func(in *orgapi.PutResourcePolicyRequest) []orgapi.Tag { return in.Tags })})
+	service.Handle(r, orgapi.OpDescribeResourcePolicy, s.DescribeResourcePolicy, service.Rule[awsproto.Empty]{Action: "organizations:DescribeResourcePolicy"})
+	service.Handle(r, orgapi.OpDeleteResourcePolicy, s.DeleteResourcePolicy, service.Rule[awsproto.Empty]{Action: "organizations:DeleteResourcePolicy"})
 
 	// Tags on accounts, OUs, the root and policies.
 	service.Handle(r, orgapi.OpTagResource, s.TagResource, service.Rule[orgapi.TagResourceRequest]{Action: "organizations:TagResource", Resources: on(s, func(in *orgapi.TagResourceRequest) []*string { return ids(in.ResourceId) }), Context: requestTags(func(in *orgapi.TagResourceRequest) []orgapi.Tag { return in.Tags })})
@@ -117,6 +145,16 @@ func requestTags[I any](tags func(*I) []orgapi.Tag) func(c *service.Call, in *I,
 		for _, t := range tags(in) {
 			keys["aws:TagKeys"] = append(keys["aws:TagKeys"], str(t.Key))
 			keys["aws:RequestTag/"+str(t.Key)] = []string{str(t.Value)}
+		}
+	}
+}
+
+// servicePrincipal sets organizations:ServicePrincipal, the condition key
+// of the operations that name an AWS service.
+func servicePrincipal[I any](p func(*I) *string) func(c *service.Call, in *I, keys map[string][]string) {
+	return func(_ *service.Call, in *I, keys map[string][]string) {
+		if v := p(in); v != nil {
+			keys["organizations:ServicePrincipal"] = []string{*v}
 		}
 	}
 }

@@ -49,10 +49,10 @@ func (s *Service) CreateOrganizationalUnit(ctx context.Context, in *orgapi.Creat
 			return errParentNotFound()
 		}
 		if o.depth(parent) >= maxOUDepth {
-			return orgapi.NewConstraintViolationException("You attempted to create an OU tree that is too many levels deep (OU_DEPTH_LIMIT_EXCEEDED): OUs nest at most %d levels below the root.", maxOUDepth)
+			return orgapi.NewConstraintViolationException("You attempted to create an OU tree that is too many levels deep: OUs nest at most %d levels below the root.", maxOUDepth).With("Reason", "OU_DEPTH_LIMIT_EXCEEDED")
 		}
 		if len(o.OUs) >= maxOUs {
-			return orgapi.NewConstraintViolationException("You attempted to exceed the number of OUs that you can have in an organization (OU_NUMBER_LIMIT_EXCEEDED).")
+			return orgapi.NewConstraintViolationException("You attempted to exceed the number of OUs that you can have in an organization.").With("Reason", "OU_NUMBER_LIMIT_EXCEEDED")
 		}
 		if o.siblingNamed(parent, name, "") {
 			return orgapi.NewDuplicateOrganizationalUnitException("An OU with the same name already exists.")

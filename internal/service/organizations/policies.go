@@ -28,7 +28,7 @@ func errTypeNotEnabled(typ string) error {
 }
 
 func errImmutable() error {
-	return orgapi.NewInvalidInputException("You specified a policy that is managed by AWS and can't be modified (IMMUTABLE_POLICY).")
+	return orgapi.NewInvalidInputException("You specified a policy that is managed by AWS and can't be modified.").With("Reason", "IMMUTABLE_POLICY")
 }
 
 // isTarget reports whether id names the root, an OU or an account of o.
@@ -58,7 +58,7 @@ func checkContent(typ, content string) error {
 		case err == nil:
 			return nil
 		case errors.As(err, &pe) && pe.Code == "LimitExceeded":
-			return orgapi.NewConstraintViolationException("You attempted to create a policy larger than the maximum size of %d characters (POLICY_CONTENT_LIMIT_EXCEEDED).", policyTypes[typ])
+			return orgapi.NewConstraintViolationException("You attempted to create a policy larger than the maximum size of %d characters.", policyTypes[typ]).With("Reason", "POLICY_CONTENT_LIMIT_EXCEEDED")
 		case errors.As(err, &pe):
 			return orgapi.NewMalformedPolicyDocumentException("%s", pe.Message)
 		default:
@@ -66,7 +66,7 @@ func checkContent(typ, content string) error {
 		}
 	}
 	if policy.CountSize([]byte(content)) > policyTypes[typ] {
-		return orgapi.NewConstraintViolationException("You attempted to create a policy larger than the maximum size of %d characters (POLICY_CONTENT_LIMIT_EXCEEDED).", policyTypes[typ])
+		return orgapi.NewConstraintViolationException("You attempted to create a policy larger than the maximum size of %d characters.", policyTypes[typ]).With("Reason", "POLICY_CONTENT_LIMIT_EXCEEDED")
 	}
 	var obj map[string]any
 	if json.Unmarshal([]byte(content), &obj) != nil {
@@ -191,7 +191,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in *orgapi.CreatePolicyReque
 			}
 		}
 		if n >= maxPoliciesPerType {
-			return orgapi.NewConstraintViolationException("You attempted to exceed the number of policies of type %s that you can have in an organization (POLICY_NUMBER_LIMIT_EXCEEDED).", typ)
+			return orgapi.NewConstraintViolationException("You attempted to exceed the number of policies of type %s that you can have in an organization.", typ).With("Reason", "POLICY_NUMBER_LIMIT_EXCEEDED")
 		}
 		id, err := newPolicyID(c, o)
 		if err != nil {
@@ -353,7 +353,7 @@ func (s *Service) AttachPolicy(ctx context.Context, in *orgapi.AttachPolicyReque
 			return orgapi.NewDuplicatePolicyAttachmentException("The selected policy is already attached to the specified target.")
 		}
 		if o.countType(target, p.Type) >= maxAttachments {
-			return orgapi.NewConstraintViolationException("You attempted to exceed the number of policies of type %s that can be attached to an entity at one time; the maximum is %d (MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED).", p.Type, maxAttachments)
+			return orgapi.NewConstraintViolationException("You attempted to exceed the number of policies of type %s that can be attached to an entity at one time; the maximum is %d.", p.Type, maxAttachments).With("Reason", "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
 		}
 		o.Attached[target] = append(o.Attached[target], pid)
 		return nil
@@ -380,10 +380,10 @@ func (s *Service) DetachPolicy(ctx context.Context, in *orgapi.DetachPolicyReque
 			return orgapi.NewPolicyNotAttachedException("The policy isn't attached to the specified target in the specified root.")
 		}
 		if nonDetachable[pid] {
-			return orgapi.NewInvalidInputException("You can't detach this AWS Managed Policy (NON_DETACHABLE_POLICY).")
+			return orgapi.NewInvalidInputException("You can't detach this AWS Managed Policy.").With("Reason", "NON_DETACHABLE_POLICY")
 		}
 		if p.Type == typeSCP && o.countType(target, typeSCP) <= 1 {
-			return orgapi.NewConstraintViolationException("You attempted to detach a policy from an entity that would cause the entity to have fewer than the minimum number of policies of type %s required: attach another SCP before you detach this one (MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED).", typeSCP)
+			return orgapi.NewConstraintViolationException("You attempted to detach a policy from an entity that would cause the entity to have fewer than the minimum number of policies of type %s required: attach another SCP before you detach this one.", typeSCP).With("Reason", "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
 		}
 		o.Attached[target] = slices.DeleteFunc(o.Attached[target], func(id string) bool { return id == pid })
 		return nil

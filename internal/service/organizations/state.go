@@ -75,6 +75,17 @@ type org struct {
 	Statuses  []*createStatus                 `json:"statuses,omitempty"`
 	Delegated map[string]map[string]time.Time `json:"delegated,omitempty"` // account → service principal → since
 	Invites   map[string]*handshake           `json:"invites,omitempty"`
+	// ServiceAccess: the service principals with trusted access to the
+	// organization, and since when (EnableAWSServiceAccess).
+	ServiceAccess map[string]time.Time `json:"serviceAccess,omitempty"`
+	// ResourcePolicy is the organization's resource policy (PutResourcePolicy), or nil.
+	ResourcePolicy *resourcePolicy `json:"resourcePolicy,omitempty"`
+}
+
+type resourcePolicy struct {
+	ID      string            `json:"id"`
+	Content string            `json:"content"`
+	Tags    map[string]string `json:"tags,omitempty"`
 }
 
 type ou struct {
@@ -114,6 +125,9 @@ type createStatus struct {
 	Completed   time.Time `json:"completed,omitzero"`
 	AccountID   string    `json:"accountId,omitempty"`
 	Failure     string    `json:"failure,omitempty"`
+	// Tags are the tags the request gives the account, kept until it
+	// succeeds.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 type handshake struct {
@@ -223,7 +237,7 @@ func (s *Service) view(ctx context.Context, a access, fn func(c *service.Call, o
 		if o == nil {
 			return errNoOrg()
 		}
-		if err := o.allow(c.Principal.Account, a); err != nil {
+		if err := o.allow(c.Principal.Account, a); err != nil && !o.delegatedByPolicy(c, a) {
 			return err
 		}
 		return fn(c, o)
@@ -242,7 +256,7 @@ func (s *Service) update(ctx context.Context, a access, fn func(tx store.Tx, c *
 		if o == nil {
 			return errNoOrg()
 		}
-		if err := o.allow(c.Principal.Account, a); err != nil {
+		if err := o.allow(c.Principal.Account, a); err != nil && !o.delegatedByPolicy(c, a) {
 			return err
 		}
 		if err := fn(tx, c, o); err != nil {
@@ -467,7 +481,7 @@ func (s *createStatus) api() *orgapi.CreateAccountStatus {
 	if !s.Completed.IsZero() {
 		out.CompletedTimestamp = ptr(s.Completed)
 	}
-	if s.AccountID != "" {
+	if s.AccountID != "" && s.State == string(orgapi.CreateAccountStateSucceeded) {
 		out.AccountId = ptr(s.AccountID)
 	}
 	out.FailureReason = orgapi.CreateAccountFailureReason(s.Failure)
@@ -493,7 +507,7 @@ func page[T any](items []T, key func(T) string, token *string, max *int32, def i
 	if token != nil && *token != "" {
 		after, ok := decodeToken(*token)
 		if !ok {
-			return nil, nil, orgapi.NewInvalidInputException("The NextToken value isn't valid. Get the value for the NextToken parameter from the response to a previous call of the operation.")
+			return nil, nil, orgapi.NewInvalidInputException("The NextToken value isn't valid. Get the value for the NextToken parameter from the response to a previous call of the operation.").With("Reason", "INVALID_NEXT_TOKEN")
 		}
 		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > after })
 	}
@@ -538,10 +552,10 @@ func tagMap(tags []orgapi.Tag) (map[string]string, error) {
 	for _, t := range tags {
 		k := str(t.Key)
 		if _, dup := m[k]; dup {
-			return nil, orgapi.NewInvalidInputException("Duplicate tag key %s. Tag keys must be unique among the tags attached to the same entity.", k)
+			return nil, orgapi.NewInvalidInputException("Duplicate tag key %s. Tag keys must be unique among the tags attached to the same entity.", k).With("Reason", "DUPLICATE_TAG_KEY")
 		}
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return nil, orgapi.NewInvalidInputException("Tag keys can't start with the aws: prefix, which is reserved for AWS use.")
+			return nil, orgapi.NewInvalidInputException("Tag keys can't start with the aws: prefix, which is reserved for AWS use.").With("Reason", "INVALID_SYSTEM_TAGS_PARAMETER")
 		}
 		m[k] = str(t.Value)
 	}
@@ -552,7 +566,7 @@ func tagMap(tags []orgapi.Tag) (map[string]string, error) {
 }
 
 func tooManyTags() error {
-	return orgapi.NewConstraintViolationException("You have exceeded the number of tags allowed on this resource (MAX_TAG_LIMIT_EXCEEDED).")
+	return orgapi.NewConstraintViolationException("You have exceeded the number of tags allowed on this resource.").With("Reason", "MAX_TAG_LIMIT_EXCEEDED")
 }
 
 // checkTagAccess asks for organizations:TagResource when a create call

@@ -119,3 +119,24 @@ func validateRule(s *Service) service.Rule[smapi.ValidateResourcePolicyRequest] 
 		},
 	}
 }
+
+// authorizeAs authorizes action on the secret id names for c's principal,
+// with the condition keys an API call on it carries (plus keys): for work
+// done outside a request's rule, such as a built-in rotator's calls.
+func (s *Service) authorizeAs(ctx context.Context, c *service.Call, action, id string, keys map[string][]string) error {
+	if c.Authz == nil || c.Principal == nil {
+		return accessDenied("Secrets Manager has no identity to act as for " + action)
+	}
+	res, err := s.resource(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = map[string][]string{}
+	}
+	s.secretContext(c, id, keys)
+	req := c.Request(action)
+	req.Resource = res
+	req.Keys = keys
+	return c.Authz.Authorize(ctx, req)
+}

@@ -110,8 +110,10 @@ func (d *dbSecret) connect(ctx context.Context) (*pgx.Conn, error) {
 // credentials of the superuser secret named by "masterarn".
 //
 // It acts inside rampart with the call it is given (the caller of
-// RotateSecret, or the account's root user for scheduled rotations): KMS
-// still authorizes every data key it uses.
+// RotateSecret, or on schedule the principal that configured rotation; see
+// runner.go): each Secrets Manager action it takes is authorized for that
+// principal as the same API call would be, and KMS authorizes every data
+// key it uses.
 type pgRotator struct {
 	s         *Service
 	alternate bool
@@ -124,7 +126,25 @@ const passwordExclude = "/@\"'\\"
 func (p *pgRotator) Rotate(ctx context.Context, c *service.Call, ev RotationEvent) error {
 	ctx = service.WithCall(ctx, c)
 	s := p.s
+	// Each call is authorized for the rotator's identity as the same call
+	// through the API would be: the function's calls are its own.
+	allow := func(action, id string, keys map[string][]string) error {
+		return s.authorizeAs(ctx, c, action, id, keys)
+	}
 	get := func(versionID, stage string) (*dbSecret, error) {
+		keys := map[string][]string{}
+		switch {
+		case stage != "":
+			keys["secretsmanager:VersionStage"] = []string{stage}
+		case versionID == "":
+			keys["secretsmanager:VersionStage"] = []string{stageCurrent}
+		}
+		if versionID != "" {
+			keys["secretsmanager:VersionId"] = []string{versionID}
+		}
+		if err := allow("secretsmanager:GetSecretValue", ev.SecretId, keys); err != nil {
+			return nil, err
+		}
 		in := &smapi.GetSecretValueRequest{SecretId: &ev.SecretId}
 		if versionID != "" {
 			in.VersionId = &versionID
@@ -167,6 +187,9 @@ func (p *pgRotator) Rotate(ctx context.Context, c *service.Call, ev RotationEven
 		if err != nil {
 			return err
 		}
+		if err := allow("secretsmanager:PutSecretValue", ev.SecretId, map[string][]string{"secretsmanager:VersionStage": {stagePending}}); err != nil {
+			return err
+		}
 		_, err = s.PutSecretValue(ctx, &smapi.PutSecretValueRequest{SecretId: &ev.SecretId, ClientRequestToken: &ev.ClientRequestToken,
 			SecretString: ptr(string(b)), VersionStages: []string{stagePending}})
 		return err
@@ -184,6 +207,9 @@ func (p *pgRotator) Rotate(ctx context.Context, c *service.Call, ev RotationEven
 			}
 			if cur.MasterARN == "" {
 				return errors.New("the secret names no superuser secret (masterarn)")
+			}
+			if err := allow("secretsmanager:GetSecretValue", cur.MasterARN, map[string][]string{"secretsmanager:VersionStage": {stageCurrent}}); err != nil {
+				return fmt.Errorf("reading the superuser secret: %w", err)
 			}
 			master, err := s.GetSecretValue(ctx, &smapi.GetSecretValueRequest{SecretId: &cur.MasterARN})
 			if err != nil {
@@ -261,6 +287,9 @@ func (p *pgRotator) Rotate(ctx context.Context, c *service.Call, ev RotationEven
 		return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
 
 	case "finishSecret":
+		if err := allow("secretsmanager:DescribeSecret", ev.SecretId, nil); err != nil {
+			return err
+		}
 		sc, err := s.lookup(ctx, c, ev.SecretId)
 		if err != nil || sc == nil {
 			return errors.Join(err, errors.New("the secret is gone"))
@@ -268,6 +297,9 @@ func (p *pgRotator) Rotate(ctx context.Context, c *service.Call, ev RotationEven
 		cur := sc.staged(stageCurrent)
 		if cur != nil && cur.ID == ev.ClientRequestToken {
 			return nil
+		}
+		if err := allow("secretsmanager:UpdateSecretVersionStage", ev.SecretId, map[string][]string{"secretsmanager:VersionStage": {stageCurrent}}); err != nil {
+			return err
 		}
 		in := &smapi.UpdateSecretVersionStageRequest{SecretId: &ev.SecretId, VersionStage: ptr(stageCurrent), MoveToVersionId: &ev.ClientRequestToken}
 		if cur != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -121,8 +122,9 @@ func TestPostgresSingleUserRotation(t *testing.T) {
 	if !scramMatches(t, rolpassword(t, admin, role), old) {
 		t.Fatal("setup: the role's verifier does not match its password")
 	}
-	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"),
+	r := must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"),
 		RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationSingleUser")}))
+	waitRotated(t, c, "db/app", aws.ToString(r.VersionId))
 	cur, prev := creds(t, c, "db/app", "AWSCURRENT"), creds(t, c, "db/app", "AWSPREVIOUS")
 	newPW, _ := cur["password"].(string)
 	if cur["username"] != role || newPW == old || len(newPW) != 32 || prev["password"] != old || cur["dbname"] != "test" || cur["port"] != float64(5432) {
@@ -151,7 +153,8 @@ func TestPostgresAlternatingUsersRotation(t *testing.T) {
 	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/app"), SecretString: aws.String(dbJSON(t, role, old, aws.ToString(master.ARN)))}))
 	fn := aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationMultiUser")
 
-	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"), RotationLambdaARN: fn}))
+	r := must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app"), RotationLambdaARN: fn}))
+	waitRotated(t, c, "db/app", aws.ToString(r.VersionId))
 	cur := creds(t, c, "db/app", "AWSCURRENT")
 	clonePW, _ := cur["password"].(string)
 	if cur["username"] != role+"_clone" || cur["masterarn"] != aws.ToString(master.ARN) {
@@ -165,10 +168,41 @@ func TestPostgresAlternatingUsersRotation(t *testing.T) {
 		t.Fatalf("the clone does not have the user's privileges: %v", err)
 	}
 	// The next rotation goes back to the user, with a new password.
-	must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app")}))
+	r = must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app")}))
+	waitRotated(t, c, "db/app", aws.ToString(r.VersionId))
 	cur, prev := creds(t, c, "db/app", "AWSCURRENT"), creds(t, c, "db/app", "AWSPREVIOUS")
 	pw, _ := cur["password"].(string)
 	if cur["username"] != role || prev["username"] != role+"_clone" || !scramMatches(t, rolpassword(t, admin, role), pw) || scramMatches(t, rolpassword(t, admin, role), old) {
 		t.Fatalf("second rotation: user %v, previous %v", cur["username"], prev["username"])
+	}
+}
+
+// A built-in rotator's calls are its own: it acts as the principal that
+// configured rotation, and each Secrets Manager action it takes is
+// authorized for that principal. A user allowed to rotate a secret but not
+// to read it cannot have the rotator read it for them; the rotation fails
+// before touching any database, and AWSCURRENT stays.
+func TestBuiltinRotatorActsAsItsPrincipal(t *testing.T) {
+	e := start(t)
+	c := e.root()
+	ctx := context.Background()
+	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/x"), SecretString: aws.String(dbJSON(t, "nobody", "pw", "")),
+		ClientRequestToken: aws.String(tok1)}))
+	rotator, arn := e.user(account, "rotator", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:RotateSecret","secretsmanager:DescribeSecret"],"Resource":"*"}]}`)
+	r := must[*sm.RotateSecretOutput](t)(rotator.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/x"),
+		RotationLambdaARN: aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationSingleUser")}))
+	if r.VersionId == nil {
+		t.Fatal("RotateSecret returned no version id")
+	}
+	// createSecret failed at its first read: no AWSPENDING version, so the
+	// audit trail is where the reason is.
+	evs := rotationEvents(t, e, aws.ToString(r.VersionId))
+	why := fmt.Sprint(evs[len(evs)-1].AdditionalData)
+	if evs[len(evs)-1].EventName != "RotationFailed" || !strings.Contains(why, arn+" is not authorized to perform: secretsmanager:GetSecretValue") {
+		t.Fatalf("rotation events: %+v", evs)
+	}
+	d := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db/x")}))
+	if len(d.VersionIdsToStages) != 1 || d.VersionIdsToStages[tok1][0] != "AWSCURRENT" || d.LastRotatedDate != nil {
+		t.Fatalf("after the refused rotation: %v, last rotated %v", d.VersionIdsToStages, d.LastRotatedDate)
 	}
 }

@@ -90,16 +90,17 @@ func start(t testing.TB) *env {
 	}
 	e := &env{t: t, Store: st, Barrier: b, identity: map[string][]*policy.Policy{}}
 	e.Keys = newFakeKeys()
-	e.Svc = secretsmanager.New(st, e.Keys, secretsmanager.Options{Now: e.clock})
+	aw := audit.NewWriter(st, audit.Options{})
+	e.Svc = secretsmanager.New(st, e.Keys, secretsmanager.Options{Now: e.clock, Audit: aw})
 	reg := service.NewRegistry()
 	e.Svc.Register(reg)
 	an := authn.New(st, b)
-	aw := audit.NewWriter(st, audit.Options{})
 	srv := server.New(server.Config{Registry: reg, Authn: an, Authz: authz.New(e, nil), Audit: aw, Now: e.clock})
 	ts := httptest.NewServer(srv)
 	e.URL = ts.URL
 	t.Cleanup(func() {
 		ts.Close()
+		e.Svc.Close() // background rotations end before the store closes
 		an.Close()
 		aw.Close()
 		st.Close()

@@ -3,11 +3,15 @@ package secretsmanager_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rampart/rampart/internal/audit"
+	"github.com/rampart/rampart/internal/store"
 )
 
 func TestListSecrets(t *testing.T) {
@@ -101,5 +105,52 @@ func TestBatchGetSecretValue(t *testing.T) {
 	part := must[*sm.BatchGetSecretValueOutput](t)(u.BatchGetSecretValue(ctx, &sm.BatchGetSecretValueInput{SecretIdList: []string{"a", "b"}}))
 	if len(part.SecretValues) != 1 || len(part.Errors) != 1 || aws.ToString(part.Errors[0].ErrorCode) != "AccessDeniedException" {
 		t.Fatalf("partial batch = %+v", part)
+	}
+
+	// Each secret of a batch has its GetSecretValue audit event ("Secrets
+	// Manager generates CloudTrail GetSecretValue log entries for each
+	// secret you request"), beside the BatchGetSecretValue one, with the
+	// caller, the secret's id and the outcome, never the value.
+	rows, err := e.Store.QueryAudit(ctx, store.AuditQuery{Account: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct{ user, id, code string }
+	var gets []got
+	batches := 0
+	for _, r := range rows {
+		ev, err := audit.Parse(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(r.Body), "value-") {
+			t.Errorf("audit record holds a secret value: %s", r.Body)
+		}
+		switch ev.EventName {
+		case "BatchGetSecretValue":
+			batches++
+		case "GetSecretValue":
+			p, _ := ev.RequestParameters.(map[string]any)
+			id, _ := p["secretId"].(string)
+			if ev.EventSource != "secretsmanager.amazonaws.com" || !ev.ReadOnly || ev.RequestID == "" {
+				t.Errorf("GetSecretValue event %+v", ev)
+			}
+			gets = append(gets, got{ev.UserIdentity.Type, id, ev.ErrorCode})
+		}
+	}
+	want := []got{{"Root", "a", ""}, {"Root", "c", ""}, {"Root", "missing", "ResourceNotFoundException"},
+		{"Root", "arn:aws:secretsmanager:us-east-1:000000000000:secret:b-", ""},
+		{"IAMUser", "a", ""}, {"IAMUser", "b", "AccessDeniedException"}}
+	if batches != 4 || len(gets) != len(want) { // the refused batch too
+		t.Fatalf("audit: %d BatchGetSecretValue events, GetSecretValue events %v", batches, gets)
+	}
+	// Within a batch the events share a commit, in no particular order.
+	key := func(g got) string { return g.user + " " + g.id }
+	slices.SortFunc(gets, func(a, b got) int { return strings.Compare(key(a), key(b)) })
+	slices.SortFunc(want, func(a, b got) int { return strings.Compare(key(a), key(b)) })
+	for i, w := range want {
+		if gets[i].user != w.user || gets[i].code != w.code || !strings.HasPrefix(gets[i].id, w.id) {
+			t.Errorf("GetSecretValue event %d = %+v, want %+v", i, gets[i], w)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,9 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/rampart/rampart/internal/audit"
 	"github.com/rampart/rampart/internal/service/secretsmanager"
+	"github.com/rampart/rampart/internal/store"
 )
 
 // fakeDB is the "database" a rotation function manages, and the function
@@ -25,7 +28,8 @@ import (
 type fakeDB struct {
 	mu       sync.Mutex
 	password string
-	failStep string // a step that fails
+	failStep string        // a step that fails
+	gate     chan struct{} // when set, createSecret waits for it to close
 	steps    []string
 	n        int
 }
@@ -40,7 +44,11 @@ func (db *fakeDB) handler(t *testing.T, c *sm.Client) http.Handler {
 		db.mu.Lock()
 		db.steps = append(db.steps, ev.Step)
 		fail := db.failStep == ev.Step
+		gate := db.gate
 		db.mu.Unlock()
+		if gate != nil && ev.Step == "createSecret" {
+			<-gate
+		}
 		if fail {
 			http.Error(w, "the database refused the new password", 500)
 			return
@@ -109,6 +117,83 @@ func (db *fakeDB) step(ctx context.Context, c *sm.Client, ev secretsmanager.Rota
 
 const fnARN = "arn:aws:lambda:us-east-1:000000000000:function:rotate-db"
 
+func (db *fakeDB) stepsSoFar() []string {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return slices.Clone(db.steps)
+}
+
+// waitFor polls cond until it holds; the test fails after 30 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitRotated waits until the rotation with token has finished: the new
+// version is AWSCURRENT and no longer AWSPENDING, which Secrets Manager
+// removes when it records the rotation.
+func waitRotated(t testing.TB, c *sm.Client, id, token string) {
+	t.Helper()
+	waitFor(t, "rotation "+token, func() bool {
+		d, err := c.DescribeSecret(context.Background(), &sm.DescribeSecretInput{SecretId: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Equal(d.VersionIdsToStages[token], []string{"AWSCURRENT"})
+	})
+}
+
+// waitFailed waits until the rotation in progress has failed (after its
+// createSecret step): RotateSecret with another token is refused, naming
+// why the last attempt failed. It returns that message.
+func waitFailed(t testing.TB, c *sm.Client, id string) string {
+	t.Helper()
+	var msg string
+	waitFor(t, "a failed rotation", func() bool {
+		_, err := c.RotateSecret(context.Background(), &sm.RotateSecretInput{SecretId: aws.String(id), ClientRequestToken: aws.String("99999999-9999-4999-8999-999999999999")})
+		if err == nil {
+			t.Fatal("RotateSecret started a rotation while one was unfinished")
+		}
+		code, m, _ := apiErr(t, err)
+		if code != "InvalidRequestException" {
+			t.Fatalf("RotateSecret: %s %s", code, m)
+		}
+		msg = m
+		return strings.Contains(m, "The last attempt failed")
+	})
+	return msg
+}
+
+// rotationEvents returns the audit events of the rotation with token.
+func rotationEvents(t testing.TB, e *env, token string) []*audit.Event {
+	t.Helper()
+	var out []*audit.Event
+	waitFor(t, "rotation events", func() bool {
+		rows, err := e.Store.QueryAudit(context.Background(), store.AuditQuery{Account: account})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = out[:0]
+		for _, r := range rows {
+			ev, err := audit.Parse(r.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(ev.EventName, "Rotation") && strings.Contains(fmt.Sprint(ev.AdditionalData), token) {
+				out = append(out, ev)
+			}
+		}
+		return len(out) >= 2
+	})
+	return out
+}
+
 func TestRotateSecret(t *testing.T) {
 	e := start(t)
 	c := e.root()
@@ -142,11 +227,16 @@ func TestRotateSecret(t *testing.T) {
 		})
 	}
 
-	// Rotate now, then every 30 days.
+	// Rotate now, then every 30 days. RotateSecret returns at once with the
+	// new version's id; the steps run in the background.
 	r := must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), RotationLambdaARN: aws.String(fnARN),
 		RotationRules: &smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)}, ClientRequestToken: aws.String(tok2)}))
-	if aws.ToString(r.VersionId) != tok2 || !slices.Equal(db.steps, []string{"createSecret", "setSecret", "testSecret", "finishSecret"}) {
-		t.Fatalf("RotateSecret = %+v; steps %v", r, db.steps)
+	if aws.ToString(r.VersionId) != tok2 {
+		t.Fatalf("RotateSecret = %+v", r)
+	}
+	waitRotated(t, c, "db", tok2)
+	if steps := db.stepsSoFar(); !slices.Equal(steps, []string{"createSecret", "setSecret", "testSecret", "finishSecret"}) {
+		t.Fatalf("steps %v", steps)
 	}
 	cur := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db")}))
 	prev := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db"), VersionStage: aws.String("AWSPREVIOUS")}))
@@ -167,13 +257,32 @@ func TestRotateSecret(t *testing.T) {
 	db.mu.Lock()
 	db.failStep, db.steps = "setSecret", nil
 	db.mu.Unlock()
-	_, err := c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), ClientRequestToken: aws.String(tok3)})
-	wantErr(t, err, "InvalidRequestException", 400, "rotation step setSecret failed")
+	r = must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), ClientRequestToken: aws.String(tok3)}))
+	if aws.ToString(r.VersionId) != tok3 {
+		t.Fatalf("RotateSecret = %+v", r)
+	}
+	msg := waitFailed(t, c, "db")
+	for _, want := range []string{"A previous rotation isn't complete. That rotation will be reattempted.", "rotation step setSecret failed", "the database refused the new password"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("RotateSecret after a failure: %q lacks %q", msg, want)
+		}
+	}
 	if v := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db")})); aws.ToString(v.VersionId) != tok2 {
 		t.Fatalf("a failed rotation moved AWSCURRENT to %s", aws.ToString(v.VersionId))
 	}
-	_, err = c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), ClientRequestToken: aws.String("44444444-4444-4444-8444-444444444444")})
-	wantErr(t, err, "InvalidRequestException", 400, "A previous rotation isn't complete. That rotation will be reattempted.")
+	if d := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db")})); !slices.Equal(d.VersionIdsToStages[tok3], []string{"AWSPENDING"}) {
+		t.Fatalf("after a failed rotation the new version has %v, want AWSPENDING", d.VersionIdsToStages[tok3])
+	}
+	if steps := db.stepsSoFar(); !slices.Equal(steps, []string{"createSecret", "setSecret"}) {
+		t.Fatalf("steps of the failed rotation: %v", steps)
+	}
+	// The audit trail has the rotation's events, as CloudTrail does, with
+	// the reason and without the value.
+	evs := rotationEvents(t, e, tok3)
+	if len(evs) != 2 || evs[0].EventName != "RotationStarted" || evs[1].EventName != "RotationFailed" ||
+		!strings.Contains(fmt.Sprint(evs[1].AdditionalData), "setSecret") || evs[1].UserIdentity.InvokedBy != "secretsmanager.amazonaws.com" {
+		t.Fatalf("audit events of the failed rotation: %+v", evs)
+	}
 
 	// The schedule retries it with its own token once it is due.
 	db.mu.Lock()
@@ -185,6 +294,7 @@ func TestRotateSecret(t *testing.T) {
 	if n, err := e.Svc.RotateDue(ctx, time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("RotateDue when due = %d, %v", n, err)
 	}
+	waitRotated(t, c, "db", tok3)
 	if v := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db")})); aws.ToString(v.VersionId) != tok3 || aws.ToString(v.SecretString) != db.password {
 		t.Fatalf("scheduled rotation: current is %s", aws.ToString(v.VersionId))
 	}
@@ -248,4 +358,90 @@ func nextSunday0430(t time.Time) time.Time {
 			return d
 		}
 	}
+}
+
+// RotateSecret returns before the rotation function has run: the steps run
+// in the background, and while they do, a rotation with another token is
+// refused and nothing has changed yet.
+func TestRotateSecretIsAsynchronous(t *testing.T) {
+	e := start(t)
+	c := e.root()
+	ctx := context.Background()
+	db := &fakeDB{password: "initial", gate: make(chan struct{})}
+	fn := httptest.NewServer(db.handler(t, e.root()))
+	defer fn.Close()
+	e.Svc.RegisterFunction(fnARN, &secretsmanager.HTTPFunction{URL: fn.URL})
+	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db"), SecretString: aws.String("initial"), ClientRequestToken: aws.String(tok1)}))
+
+	r := must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), RotationLambdaARN: aws.String(fnARN), ClientRequestToken: aws.String(tok2)}))
+	if aws.ToString(r.VersionId) != tok2 {
+		t.Fatalf("RotateSecret = %+v", r)
+	}
+	// The function is now held in createSecret.
+	waitFor(t, "createSecret to be called", func() bool { return len(db.stepsSoFar()) == 1 })
+	_, err := c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db"), ClientRequestToken: aws.String(tok3)})
+	wantErr(t, err, "InvalidRequestException", 400, "A previous rotation isn't complete. That rotation will be reattempted.")
+	d := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db")}))
+	if len(d.VersionIdsToStages) != 1 || !slices.Equal(d.VersionIdsToStages[tok1], []string{"AWSCURRENT"}) || d.LastRotatedDate != nil {
+		t.Fatalf("during the rotation: %v", d.VersionIdsToStages)
+	}
+	close(db.gate)
+	waitRotated(t, c, "db", tok2)
+	prev := must[*sm.GetSecretValueOutput](t)(c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db"), VersionStage: aws.String("AWSPREVIOUS")}))
+	if aws.ToString(prev.VersionId) != tok1 || aws.ToString(prev.SecretString) != "initial" {
+		t.Fatalf("AWSPREVIOUS = %s %q", aws.ToString(prev.VersionId), aws.ToString(prev.SecretString))
+	}
+	if evs := rotationEvents(t, e, tok2); evs[len(evs)-1].EventName != "RotationSucceeded" {
+		t.Fatalf("events %+v", evs)
+	}
+}
+
+// Of the Secrets Manager instances sharing a store, only the one holding
+// BackgroundLease runs the scheduled work.
+func TestBackgroundLease(t *testing.T) {
+	e := start(t)
+	c := e.root()
+	ctx := context.Background()
+	leaser, ok := e.Store.(store.Leaser)
+	if !ok {
+		t.Fatalf("the test store %T is not a store.Leaser", e.Store)
+	}
+	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("gone"), SecretString: aws.String("v")}))
+	must[*sm.DeleteSecretOutput](t)(c.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String("gone"), RecoveryWindowInDays: aws.Int64(7)}))
+	due := time.Now().Add(8 * 24 * time.Hour)
+	count := func() int {
+		n := 0
+		e.Store.View(ctx, func(tx store.Tx) error {
+			n, _ = tx.Count(secretsmanager.TableSecret, "")
+			return nil
+		})
+		return n
+	}
+
+	other, won, err := leaser.TryLead(ctx, secretsmanager.BackgroundLease)
+	if err != nil || !won {
+		t.Fatalf("TryLead: %v %v", won, err)
+	}
+	if led, err := e.Svc.RunDueIfLeader(ctx, due); err != nil || led {
+		t.Fatalf("ran (%v, %v) while another node held the lease", led, err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d secrets stored, want the deleted one still there", n)
+	}
+	other.Release()
+	if led, err := e.Svc.RunDueIfLeader(ctx, due); err != nil || !led {
+		t.Fatalf("led %v, %v", led, err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d secrets stored after the recovery window", n)
+	}
+	if _, won, err := leaser.TryLead(ctx, secretsmanager.BackgroundLease); err != nil || won {
+		t.Fatalf("the lease was free while the service held it (%v, %v)", won, err)
+	}
+	e.Svc.Close()
+	l, won, err := leaser.TryLead(ctx, secretsmanager.BackgroundLease)
+	if err != nil || !won {
+		t.Fatalf("the lease was not released by Close (%v, %v)", won, err)
+	}
+	l.Release()
 }

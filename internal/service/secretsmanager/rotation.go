@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rampart/rampart/internal/authn"
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/store"
@@ -33,6 +31,9 @@ type rotation struct {
 	LastRotated time.Time `json:"lastRotated,omitzero"`
 	Next        time.Time `json:"next,omitzero"`
 	LastError   string    `json:"lastError,omitempty"` // why the last rotation failed
+	// RunAs is the identity built-in rotators act as on schedule: the
+	// principal that last configured rotation (see runner.go).
+	RunAs *authz.Principal `json:"runAs,omitempty"`
 }
 
 func (r *rotation) rules() *smapi.RotationRulesType {
@@ -163,12 +164,16 @@ func (s *Service) function(arn string) RotationFunction {
 }
 
 // RotateSecret configures rotation (function, schedule) and, unless
-// RotateImmediately is false, rotates the secret now: it calls the rotation
-// function for AWS's four steps with ClientRequestToken as the new
-// version's id. The steps run before the call returns; a failed step leaves
-// AWSCURRENT where it was, and the call fails saying which step and why.
+// RotateImmediately is false, starts rotating the secret: the four steps
+// run in the background (runner.go) with ClientRequestToken as the new
+// version's id, which the call returns at once, as AWS's RotateSecret
+// "starts the asynchronous process of rotating the secret". A secret with
+// an unfinished rotation (AWSPENDING on a version that is not current)
+// answers InvalidRequestException until that rotation is retried with its
+// token, or finishes.
 func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretRequest) (*smapi.RotateSecretResponse, error) {
 	c := service.CallFrom(ctx)
+	s.seeChecker(c)
 	if len(in.ExternalSecretRotationMetadata) > 0 || in.ExternalSecretRotationRoleArn != nil {
 		return nil, smapi.NewInvalidRequestException("rampart does not rotate secrets managed by external partners.")
 	}
@@ -200,6 +205,7 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	if err != nil {
 		return nil, err
 	}
+	now := in.RotateImmediately == nil || *in.RotateImmediately
 	var sc *secret
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustFindLive(tx, c, in.SecretId)
@@ -219,8 +225,13 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		if s.function(rot.LambdaARN) == nil {
 			return smapi.NewResourceNotFoundException("Secrets Manager can't find the rotation function %s: register its URL with %s.", rot.LambdaARN, EnvFunctions)
 		}
-		if pending := cur.staged(stagePending); pending != nil && !slices.Contains(pending.Stages, stageCurrent) && pending.ID != token {
-			return smapi.NewInvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
+		if now {
+			if pending := cur.staged(stagePending); pending != nil && !slices.Contains(pending.Stages, stageCurrent) && pending.ID != token {
+				return pendingError(cur)
+			}
+			if s.isRotating(cur.key()) {
+				return pendingError(cur)
+			}
 		}
 		if in.RotationRules != nil {
 			rot.AfterDays, rot.Schedule, rot.Duration = rules.AfterDays, rules.Schedule, rules.Duration
@@ -231,6 +242,12 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 			base = c.Now
 		}
 		rot.Next = rot.next(base)
+		// The identity built-in rotators act as on schedule: this caller.
+		// Session policies do not survive storage, so a session's rotation
+		// keeps the identity configured before it, if any.
+		if c.Principal.Session == nil || len(c.Principal.Session.Policies) == 0 {
+			rot.RunAs = runAs(c.Principal)
+		}
 		cur.Rotation = rot
 		cur.LastChanged = c.Now
 		sc = cur
@@ -240,76 +257,22 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		return nil, err
 	}
 	out := &smapi.RotateSecretResponse{ARN: ptr(sc.ARN), Name: ptr(sc.Name)}
-	if in.RotateImmediately != nil && !*in.RotateImmediately {
+	if !now {
 		return out, nil
 	}
-	if err := s.rotate(ctx, c, sc, token); err != nil {
+	run := *c
+	run.Rand = rand.Reader
+	if err := s.startRotation(sc, token, &run); err != nil {
 		return nil, err
 	}
 	out.VersionId = &token
 	return out, nil
 }
 
-// rotate runs the four steps for sc with token as the new version's id,
-// then records the outcome.
-func (s *Service) rotate(ctx context.Context, c *service.Call, sc *secret, token string) error {
+func (s *Service) isRotating(key string) bool {
 	s.rotMu.Lock()
-	if s.rotating[sc.key()] {
-		s.rotMu.Unlock()
-		return smapi.NewInvalidRequestException("A previous rotation isn't complete. That rotation will be reattempted.")
-	}
-	s.rotating[sc.key()] = true
-	s.rotMu.Unlock()
-	defer func() {
-		s.rotMu.Lock()
-		delete(s.rotating, sc.key())
-		s.rotMu.Unlock()
-	}()
-	fn := s.function(sc.Rotation.LambdaARN)
-	var failed error
-	for _, step := range []string{"createSecret", "setSecret", "testSecret", "finishSecret"} {
-		if err := fn.Rotate(ctx, c, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: step}); err != nil {
-			failed = fmt.Errorf("rotation step %s failed: %v", step, err)
-			break
-		}
-	}
-	now := c.Now
-	if failed == nil {
-		// The function must have made the new version current.
-		cur, err := s.lookupFresh(ctx, sc.key())
-		if err != nil {
-			return err
-		}
-		if cur == nil || cur.version(token) == nil || !slices.Contains(cur.version(token).Stages, stageCurrent) {
-			failed = errors.New("rotation finished without moving AWSCURRENT to the new version")
-		}
-	}
-	err := s.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := load(tx, sc.key())
-		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil {
-			return err
-		}
-		if failed != nil {
-			cur.Rotation.LastError = failed.Error()
-		} else {
-			cur.Rotation.LastError = ""
-			cur.Rotation.LastRotated = now
-			cur.Rotation.Next = cur.Rotation.next(now)
-			// A finished rotation leaves AWSPENDING on no version but the
-			// current one (AWS: "AWSPENDING ... not attached to any version").
-			if p := cur.staged(stagePending); p != nil && slices.Contains(p.Stages, stageCurrent) {
-				p.Stages = slices.DeleteFunc(p.Stages, func(st string) bool { return st == stagePending })
-			}
-		}
-		return save(tx, cur)
-	})
-	if err != nil {
-		return err
-	}
-	if failed != nil {
-		return smapi.NewInvalidRequestException("Secrets Manager couldn't rotate the secret: %s", failed.Error())
-	}
-	return nil
+	defer s.rotMu.Unlock()
+	return s.rotating[key]
 }
 
 func (s *Service) lookupFresh(ctx context.Context, key string) (*secret, error) {
@@ -348,69 +311,6 @@ func (s *Service) CancelRotateSecret(ctx context.Context, in *smapi.CancelRotate
 		return nil, err
 	}
 	return out, nil
-}
-
-// loop is the background work: deleting secrets whose recovery window
-// ended, rotating secrets on schedule. It stops when the store closes.
-func (s *Service) loop() {
-	t := time.NewTicker(s.opts.Interval)
-	defer t.Stop()
-	for range t.C {
-		ctx := context.Background()
-		now := s.opts.Now()
-		if _, err := s.PurgeDue(ctx, now); errors.Is(err, store.ErrClosed) {
-			return
-		}
-		if _, err := s.RotateDue(ctx, now); errors.Is(err, store.ErrClosed) {
-			return
-		}
-	}
-}
-
-// RotateDue rotates every secret whose rotation is due at now and returns
-// how many rotations it started. A scheduled rotation acts as the root user
-// of the secret's account (the role of AWS's rotation function); a failure
-// is recorded on the secret and retried at the next run.
-func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
-	var due []*secret
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		kvs, err := tx.Scan(TableSecret, "", "", 0)
-		if err != nil {
-			return err
-		}
-		for _, kv := range kvs {
-			sc, err := decodeSecret(kv)
-			if err != nil {
-				return err
-			}
-			if sc != nil && !sc.scheduled() && sc.Rotation != nil && sc.Rotation.Enabled && !sc.Rotation.Next.IsZero() && !now.Before(sc.Rotation.Next) {
-				due = append(due, sc)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, sc := range due {
-		if s.function(sc.Rotation.LambdaARN) == nil {
-			continue
-		}
-		root := authn.RootPrincipal(sc.Account)
-		c := &service.Call{RequestID: "rotation", Principal: &root, Region: sc.Region, Now: now, Rand: rand.Reader, Authz: authz.RootOnly{}}
-		token, err := newUUID(rand.Reader)
-		if err != nil {
-			return n, err
-		}
-		// An unfinished rotation is retried with its own token.
-		if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
-			token = p.ID
-		}
-		n++
-		_ = s.rotate(ctx, c, sc, token) // the outcome is recorded on the secret
-	}
-	return n, nil
 }
 
 // checkDuration validates a rotation window: "Nh", 1 to 24 hours

@@ -178,7 +178,12 @@ func secretKey(account, region, name string) string { return account + "/" + reg
 
 func (sc *secret) key() string { return secretKey(sc.Account, sc.Region, sc.Name) }
 
-func valueKey(secretKey, versionID string) string { return secretKey + "\x00" + versionID }
+// valueSep ends a secret's key within its values' keys. Secret names never
+// hold control characters, so "<secret key>\x01" is a prefix of that
+// secret's values only; it is not NUL, which PostgreSQL text cannot hold.
+const valueSep = "\x01"
+
+func valueKey(secretKey, versionID string) string { return secretKey + valueSep + versionID }
 
 // ref is a SecretId resolved to where the secret would be stored.
 type ref struct {
@@ -275,7 +280,7 @@ func purge(tx store.Tx, sc *secret) error {
 	if _, err := tx.Delete(TableSecret, sc.key()); err != nil {
 		return err
 	}
-	_, err := tx.DeletePrefix(TableValue, sc.key()+"\x00")
+	_, err := tx.DeletePrefix(TableValue, sc.key()+valueSep)
 	return err
 }
 
@@ -314,6 +319,9 @@ const cacheMax = 100_000
 
 // lookup finds the secret id names for the call, through the cache.
 func (s *Service) lookup(ctx context.Context, c *service.Call, id string) (*secret, error) {
+	if s.seenAuthz.Load() == nil {
+		s.seeChecker(c) // for scheduled work after a restart (runner.go)
+	}
 	return find(func(key string) (*secret, error) { return s.cachedSecret(ctx, key) }, parseID(c, id), c.Now)
 }
 

@@ -15,17 +15,27 @@
 //
 // Tables: "secretsmanager.secret" holds each secret's metadata under
 // "<account>/<region>/<name>"; "secretsmanager.value" holds each version's
-// encrypted value under "<account>/<region>/<name>\x00<versionId>".
+// encrypted value under "<account>/<region>/<name>\x01<versionId>".
 // GetSecretValue reads both from an in-memory cache that the store
 // invalidates on every committed change.
+//
+// Rotation is asynchronous, as in AWS (runner.go): RotateSecret returns the
+// new version's id at once and the four steps run in the background; the
+// scheduled work (purging secrets whose recovery window ended, scheduled
+// rotations) runs on the one node holding [BackgroundLease]. Rotation
+// outcomes are recorded as CloudTrail's RotationStarted, RotationSucceeded
+// and RotationFailed events, and BatchGetSecretValue records a
+// GetSecretValue event per secret, through [Options.Audit].
 package secretsmanager
 
 import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/store"
 
@@ -61,6 +71,16 @@ type Service struct {
 	rotMu    sync.Mutex
 	rotating map[string]bool // secrets whose rotation runs now, by store key
 
+	// Background work (runner.go): bg ends at Close; bgWG counts the loop
+	// and the rotations in flight.
+	bg        context.Context
+	bgStop    context.CancelFunc
+	bgWG      sync.WaitGroup
+	closeOnce sync.Once
+	leaseMu   sync.Mutex
+	lease     store.Lease  // BackgroundLease while this instance holds it
+	seenAuthz atomic.Value // checkerBox: the server's checker, from requests
+
 	fnMu      sync.RWMutex
 	functions map[string]RotationFunction // by Lambda function ARN
 }
@@ -79,6 +99,13 @@ type Options struct {
 	// function ARN (see rotation.go). Functions registered at run time with
 	// RegisterFunction join them.
 	Functions map[string]RotationFunction
+	// Authz authorizes what built-in rotators do on schedule, outside any
+	// request; nil: the checker the server gives requests, once one came.
+	Authz authz.Checker
+	// Audit records the events Secrets Manager emits itself (rotation
+	// started, succeeded, failed) and BatchGetSecretValue's per-secret
+	// GetSecretValue events; nil: none.
+	Audit Recorder
 }
 
 // New returns the Secrets Manager service over st, encrypting with keys.
@@ -93,6 +120,7 @@ func New(st store.Store, keys Keys, opts Options) *Service {
 	s := &Service{store: st, keys: keys, opts: opts,
 		secrets: map[string]*secret{}, values: map[string]*sealedValue{}, rotating: map[string]bool{},
 		functions: map[string]RotationFunction{}}
+	s.bg, s.bgStop = context.WithCancel(context.Background())
 	for arn, fn := range opts.Functions {
 		s.functions[arn] = fn
 	}
@@ -113,6 +141,7 @@ func New(st store.Store, keys Keys, opts Options) *Service {
 		}
 	})
 	if opts.Background {
+		s.bgWG.Add(1)
 		go s.loop()
 	}
 	return s

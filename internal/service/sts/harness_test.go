@@ -12,6 +12,7 @@ package sts_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,8 +53,10 @@ type env struct {
 	now      time.Time
 	roles    map[string]*sts.RoleInfo
 	managed  map[string]string
-	identity map[string][]*policy.Policy // by user or role ARN
-	mfa      map[string]string           // serial → code
+	identity map[string][]*policy.Policy      // by user or role ARN
+	mfa      map[string]string                // serial → code
+	oidc     map[string]*sts.OIDCProviderInfo // by issuer URL (https://host/path)
+	saml     map[string]*sts.SAMLProviderInfo // by ARN
 	nextKey  int
 }
 
@@ -61,7 +64,8 @@ func start(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, now: time.Now().UTC().Truncate(time.Second),
-		roles: map[string]*sts.RoleInfo{}, managed: map[string]string{}, identity: map[string][]*policy.Policy{}, mfa: map[string]string{}}
+		roles: map[string]*sts.RoleInfo{}, managed: map[string]string{}, identity: map[string][]*policy.Policy{}, mfa: map[string]string{},
+		oidc: map[string]*sts.OIDCProviderInfo{}, saml: map[string]*sts.SAMLProviderInfo{}}
 	b, err := barrier.OpenKeyFile(filepath.Join(dir, "barrier.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +79,8 @@ func start(t testing.TB) *env {
 	}
 	an := authn.New(st, b)
 	r := service.NewRegistry()
-	sts.New(sts.Deps{Barrier: b, Authn: an, Roles: (*fixtureRoles)(e), Policies: (*fixturePolicies)(e), MFA: (*fixtureMFA)(e)}).Register(r)
+	sts.New(sts.Deps{Barrier: b, Authn: an, Roles: (*fixtureRoles)(e), Policies: (*fixturePolicies)(e), MFA: (*fixtureMFA)(e),
+		OIDC: (*fixtureOIDC)(e), SAML: (*fixtureSAML)(e), AllowLoopbackHTTP: true, IssuerRoots: x509.NewCertPool()}).Register(r)
 	srv := server.New(server.Config{Registry: r, Authn: an, Authz: (*fixtureAuthz)(e), Now: e.clock})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
@@ -205,6 +210,38 @@ func (f *fixtureMFA) CheckMFA(_ context.Context, p *authz.Principal, serial, cod
 		return sts.ErrMFA
 	}
 	return nil
+}
+
+type fixtureSAML env
+
+func (f *fixtureSAML) SAMLProvider(_ context.Context, arn string) (*sts.SAMLProviderInfo, error) {
+	e := (*env)(f)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.saml[arn]
+	if !ok {
+		return nil, fmt.Errorf("provider %s: %w", arn, sts.ErrNoSuchProvider)
+	}
+	return p, nil
+}
+
+type fixtureOIDC env
+
+func (f *fixtureOIDC) OIDCProvider(_ context.Context, acct, issuer string) (*sts.OIDCProviderInfo, error) {
+	e := (*env)(f)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.oidc[strings.TrimRight(issuer, "/")]
+	if !ok || acct != account {
+		return nil, fmt.Errorf("provider %s: %w", issuer, sts.ErrNoSuchProvider)
+	}
+	return p, nil
+}
+
+// AuthorizeFederated is the real authorizer's decision for federated
+// callers (internal/authz), without organizations.
+func (f *fixtureAuthz) AuthorizeFederated(ctx context.Context, r *authz.Request, provider string) error {
+	return authz.AuthorizeFederated(ctx, nil, r, provider)
 }
 
 // fixtureAuthz decides with the policy engine: the root user is allowed

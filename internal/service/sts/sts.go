@@ -1,7 +1,19 @@
 // Package sts serves the AWS Security Token Service: temporary credentials
 // for role sessions (AssumeRole), MFA-backed user sessions (GetSessionToken)
-// and federated users (GetFederationToken), plus GetCallerIdentity,
-// GetAccessKeyInfo and DecodeAuthorizationMessage.
+// federated users (GetFederationToken), web identities
+// (AssumeRoleWithWebIdentity: OIDC ID tokens of providers registered in
+// IAM, verified with the issuer's JWKS) and SAML subjects
+// (AssumeRoleWithSAML: signed assertions of SAML providers registered in
+// IAM, see xmldsig.go), plus GetCallerIdentity, GetAccessKeyInfo and
+// DecodeAuthorizationMessage.
+//
+// Not served yet: AssumeRoot, GetDelegatedAccessToken,
+// GetWebIdentityToken; session tags and source identity carried in web
+// identity tokens (https://aws.amazon.com/tags, …/source_identity) and SAML
+// attributes (PrincipalTag, TransitiveTagKeys, SourceIdentity,
+// SessionDuration); encrypted SAML assertions; aws:FederatedProvider in
+// the authorizations of the resulting sessions (the session does not carry
+// its provider yet).
 //
 // The credentials it issues are ASIA… access key ids whose session token is
 // the session itself, sealed by the barrier (see internal/authn/session.go):
@@ -12,7 +24,7 @@ package sts
 
 import (
 	"context"
-	"errors"
+	"crypto/x509"
 	"reflect"
 	"time"
 
@@ -48,7 +60,7 @@ type ManagedPolicies interface {
 
 // ErrNoSuchPolicy is what a ManagedPolicies implementation returns (wrapped)
 // for a policy that does not exist.
-var ErrNoSuchPolicy = errors.New("sts: no such policy")
+var ErrNoSuchPolicy = iam.ErrNoSuchPolicy
 
 // MFADevices checks MFA codes against the virtual MFA devices IAM keeps
 // (implemented by IAM).
@@ -61,7 +73,36 @@ type MFADevices interface {
 }
 
 // ErrMFA is what MFADevices returns (wrapped) when a code does not check out.
-var ErrMFA = errors.New("sts: MFA code does not check out")
+var ErrMFA = iam.ErrMFA
+
+// OIDCProviders finds the OpenID Connect providers registered in IAM
+// (implemented by *iam.Service).
+type OIDCProviders interface {
+	// OIDCProvider returns the provider of account whose issuer is
+	// issuerURL (https://host/path), or an error wrapping
+	// ErrNoSuchProvider.
+	OIDCProvider(ctx context.Context, account, issuerURL string) (*iam.OIDCProviderInfo, error)
+}
+
+// SAMLProviders finds the SAML providers registered in IAM (implemented by
+// *iam.Service).
+type SAMLProviders interface {
+	// SAMLProvider returns the provider providerARN, or an error wrapping
+	// ErrNoSuchProvider.
+	SAMLProvider(ctx context.Context, providerARN string) (*iam.SAMLProviderInfo, error)
+}
+
+// OIDCProviderInfo is an OIDC provider as STS needs it: ARN, URL
+// (https://host/path), ClientIDs (audiences) and Thumbprints.
+type OIDCProviderInfo = iam.OIDCProviderInfo
+
+// SAMLProviderInfo is a SAML provider as STS needs it: ARN, Name, Account
+// and MetadataDocument.
+type SAMLProviderInfo = iam.SAMLProviderInfo
+
+// ErrNoSuchProvider is what OIDCProviders and SAMLProviders return
+// (wrapped) for a provider that does not exist.
+var ErrNoSuchProvider = iam.ErrNoSuchProvider
 
 // Deps are what the STS service is built from. Any may be nil while the
 // service only lists its operations (app.Registry(app.Deps{})); a nil
@@ -73,11 +114,21 @@ type Deps struct {
 	Roles    Roles
 	Policies ManagedPolicies
 	MFA      MFADevices
+	OIDC     OIDCProviders
+	SAML     SAMLProviders
+	// AllowLoopbackHTTP lets AssumeRoleWithWebIdentity fetch the keys of
+	// issuers at http:// URLs on loopback addresses (dev mode, local test
+	// issuers); AWS, and rampart otherwise, require https.
+	AllowLoopbackHTTP bool
+	// IssuerRoots are the CAs trusted for OIDC issuers' TLS certificates
+	// (nil: the system's), besides each provider's thumbprints.
+	IssuerRoots *x509.CertPool
 }
 
 // Service is the STS service.
 type Service struct {
-	d Deps
+	d    Deps
+	keys *keyrings // OIDC issuers' keys
 }
 
 // New returns the STS service.
@@ -92,7 +143,13 @@ func New(d Deps) *Service {
 	if isNil(d.MFA) {
 		d.MFA = nil
 	}
-	return &Service{d: d}
+	if isNil(d.OIDC) {
+		d.OIDC = nil
+	}
+	if isNil(d.SAML) {
+		d.SAML = nil
+	}
+	return &Service{d: d, keys: newKeyrings(d.AllowLoopbackHTTP, d.IssuerRoots)}
 }
 
 func isNil(v any) bool {
@@ -127,5 +184,15 @@ func (s *Service) Register(r *service.Registry) {
 	})
 	// GetAccessKeyInfo has no resource-level permissions.
 	service.Handle(r, stsapi.OpGetAccessKeyInfo, s.GetAccessKeyInfo, service.Rule[stsapi.GetAccessKeyInfoRequest]{Action: "sts:GetAccessKeyInfo"})
+	// AssumeRoleWithWebIdentity and AssumeRoleWithSAML are unsigned (the
+	// model's authtype "none"): the caller is the web identity or SAML
+	// subject, not an IAM principal, so no identity policy can allow or
+	// deny it and the rule has nothing to evaluate. The handler verifies
+	// the token or assertion and then asks the authorizer, as a federated
+	// caller, whether the role's trust policy lets it in
+	// (authz.FederatedChecker: the trust policy and the RCPs of the role's
+	// account), before any credentials are made.
+	service.Handle(r, stsapi.OpAssumeRoleWithWebIdentity, s.AssumeRoleWithWebIdentity, service.Rule[stsapi.AssumeRoleWithWebIdentityRequest]{Action: "sts:AssumeRoleWithWebIdentity", NoPermission: true})
+	service.Handle(r, stsapi.OpAssumeRoleWithSAML, s.AssumeRoleWithSAML, service.Rule[stsapi.AssumeRoleWithSAMLRequest]{Action: "sts:AssumeRoleWithSAML", NoPermission: true})
 	service.Handle(r, stsapi.OpDecodeAuthorizationMessage, s.DecodeAuthorizationMessage, service.Rule[stsapi.DecodeAuthorizationMessageRequest]{Action: "sts:DecodeAuthorizationMessage"})
 }

@@ -40,6 +40,10 @@ type Store struct {
 
 	installationID string
 	schemaVersion  int
+
+	// audit is the append-only audit log of a file-backed store (see
+	// auditlog.go); nil in memory mode, where the audit table serves.
+	audit *auditLog
 }
 
 var _ store.Store = (*Store)(nil)
@@ -47,6 +51,7 @@ var _ store.Store = (*Store)(nil)
 type config struct {
 	readers     int
 	busyTimeout time.Duration
+	segmentSize int64
 }
 
 // Option configures [Open].
@@ -120,6 +125,9 @@ func open(path string, memory bool, opts []Option) (*Store, error) {
 		subs:     map[uint64]func([]store.Change){},
 	}
 	fail := func(err error) (*Store, error) {
+		if s.audit != nil {
+			s.audit.close()
+		}
 		s.closeConns()
 		db.Close()
 		return nil, err
@@ -142,6 +150,14 @@ func open(path string, memory bool, opts []Option) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", path, err))
+	}
+	if !memory {
+		if s.audit, err = openAuditLog(path+auditLogSuffix, cfg.segmentSize); err != nil {
+			return fail(fmt.Errorf("sqlite: open %s: %w", path+auditLogSuffix, err))
+		}
+		if err := s.migrateAuditTable(ctx); err != nil {
+			return fail(fmt.Errorf("sqlite: open %s: %w", path, err))
+		}
 	}
 	if n > 0 {
 		s.readers = make(chan *conn, n)
@@ -391,6 +407,11 @@ func (s *Store) Close() error {
 			<-s.readers // wait for running readers
 		}
 		s.closeErr = s.closeConns()
+		if s.audit != nil {
+			if err := s.audit.close(); err != nil && s.closeErr == nil {
+				s.closeErr = err
+			}
+		}
 		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = err
 		}
@@ -404,4 +425,9 @@ func (s *Store) closeConns() error {
 		errs = append(errs, c.close())
 	}
 	return errors.Join(errs...)
+}
+
+// withSegmentSize sets the size of audit log segments (tests use small ones).
+func withSegmentSize(n int64) Option {
+	return func(c *config) { c.segmentSize = n }
 }

@@ -1,0 +1,342 @@
+package secretsmanager
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rampart/rampart/internal/audit"
+	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/store"
+
+	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
+)
+
+// Rotation runs as it does in AWS: RotateSecret records the configuration,
+// starts the rotation and returns at once with the new version's id; the
+// four steps run here, in the background, one rotation per secret at a time.
+// A failed step stops the rotation: AWSCURRENT stays where it was, the
+// reason is kept on the secret (the next RotateSecret reports it) and
+// recorded in a RotationFailed audit event, and AWSPENDING stays on the new
+// version, so that the next RotateSecret "assumes that a previous rotation
+// request is still in progress" as AWS does.
+//
+// Who acts: Secrets Manager itself starts the rotation and invokes the
+// rotation function (for scheduled rotations nobody calls the API); the
+// function's calls back into rampart are the function's own. An HTTP
+// function calls with its own credentials, as a Lambda function calls with
+// its execution role. A built-in rotator has no credentials of its own: its
+// execution identity is the principal that configured rotation (the last
+// RotateSecret caller), and each of its Secrets Manager actions is
+// authorized for that principal as the function's calls would be.
+
+// BackgroundLease is the name of the lease ([store.Leaser]) that the node
+// running Secrets Manager's scheduled work (deletions whose recovery window
+// ended, scheduled rotations) holds: on PostgreSQL exactly one node runs it.
+const BackgroundLease = "secretsmanager.background"
+
+// Recorder stores audit events (implemented by *audit.Writer).
+type Recorder interface {
+	Record(ctx context.Context, e *audit.Event) error
+}
+
+// errPending is AWS's answer to RotateSecret while a rotation is unfinished.
+const errPendingMsg = "A previous rotation isn't complete. That rotation will be reattempted."
+
+// startRotation claims sc for a rotation with token and runs it in the
+// background as run (the identity built-in rotators act as). It fails
+// with InvalidRequestException when a rotation of sc is running here.
+func (s *Service) startRotation(sc *secret, token string, run *service.Call) error {
+	key := sc.key()
+	s.rotMu.Lock()
+	if s.rotating[key] {
+		s.rotMu.Unlock()
+		return pendingError(sc)
+	}
+	if s.bg.Err() != nil {
+		s.rotMu.Unlock()
+		return store.ErrClosed
+	}
+	s.rotating[key] = true
+	s.bgWG.Add(1)
+	s.rotMu.Unlock()
+	go func() {
+		defer s.bgWG.Done()
+		failed := s.runRotation(s.bg, sc, token, run)
+		s.rotMu.Lock()
+		delete(s.rotating, key)
+		s.rotMu.Unlock()
+		// The audit record waits for its commit: after the secret is free.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.bg), 10*time.Second)
+		defer cancel()
+		if failed != nil {
+			s.event(ctx, sc, "RotationFailed", token, failed.Error())
+		} else {
+			s.event(ctx, sc, "RotationSucceeded", token, "")
+		}
+	}()
+	return nil
+}
+
+// runRotation runs the four steps for sc with token as the new version's
+// id, records the outcome on the secret and returns why it failed.
+func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run *service.Call) (failed error) {
+	fn := s.function(sc.Rotation.LambdaARN)
+	s.event(ctx, sc, "RotationStarted", token, "")
+	if fn == nil {
+		failed = fmt.Errorf("Secrets Manager can't find the rotation function %s", sc.Rotation.LambdaARN)
+	}
+	for _, step := range []string{"createSecret", "setSecret", "testSecret", "finishSecret"} {
+		if failed != nil {
+			break
+		}
+		c := *run
+		c.Now = s.opts.Now()
+		if err := fn.Rotate(ctx, &c, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: step}); err != nil {
+			failed = fmt.Errorf("rotation step %s failed: %v", step, err)
+		}
+	}
+	if failed == nil {
+		// The function must have made the new version current.
+		cur, err := s.lookupFresh(ctx, sc.key())
+		switch {
+		case err != nil:
+			failed = err
+		case cur == nil || cur.ARN != sc.ARN:
+			failed = errors.New("the secret was deleted during its rotation")
+		case cur.version(token) == nil || !slices.Contains(cur.version(token).Stages, stageCurrent):
+			failed = errors.New("rotation finished without moving AWSCURRENT to the new version")
+		}
+	}
+	now := s.opts.Now()
+	// The outcome is recorded even when ctx ended (Close): a rotation cut
+	// short is a failed one.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.store.Update(rec, func(tx store.Tx) error {
+		cur, err := load(tx, sc.key())
+		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil {
+			return err
+		}
+		if failed != nil {
+			cur.Rotation.LastError = failed.Error()
+		} else {
+			cur.Rotation.LastError = ""
+			cur.Rotation.LastRotated = now
+			cur.Rotation.Next = cur.Rotation.next(now)
+			// A finished rotation leaves AWSPENDING on no version but the
+			// current one (AWS: "AWSPENDING ... not attached to any version").
+			if p := cur.staged(stagePending); p != nil && slices.Contains(p.Stages, stageCurrent) {
+				p.Stages = slices.DeleteFunc(p.Stages, func(st string) bool { return st == stagePending })
+			}
+		}
+		return save(tx, cur)
+	})
+	if err != nil && failed == nil {
+		failed = err
+	}
+	return failed
+}
+
+// event records a rotation event as CloudTrail does: an AwsServiceEvent of
+// secretsmanager.amazonaws.com in the secret's account. reason (why a
+// rotation failed) never holds secret values: step errors are redacted.
+func (s *Service) event(ctx context.Context, sc *secret, name, token, reason string) {
+	if s.opts.Audit == nil {
+		return
+	}
+	data := map[string]any{"SecretId": sc.ARN, "ClientRequestToken": token}
+	if reason != "" {
+		data["FailureReason"] = reason
+	}
+	_ = s.opts.Audit.Record(ctx, &audit.Event{
+		EventTime:          audit.Time{Time: s.opts.Now()},
+		EventSource:        "secretsmanager.amazonaws.com",
+		EventName:          name,
+		AWSRegion:          sc.Region,
+		SourceIPAddress:    "secretsmanager.amazonaws.com",
+		UserAgent:          "secretsmanager.amazonaws.com",
+		UserIdentity:       audit.UserIdentity{Type: audit.IdentityAWSService, InvokedBy: "secretsmanager.amazonaws.com"},
+		EventType:          "AwsServiceEvent",
+		ManagementEvent:    true,
+		EventCategory:      audit.CategoryManagement,
+		RecipientAccountID: sc.Account,
+		Resources:          []audit.Resource{{ARN: sc.ARN, AccountID: sc.Account, Type: "AWS::SecretsManager::Secret"}},
+		AdditionalData:     data,
+	})
+}
+
+// pendingError is RotateSecret's answer while sc has an unfinished
+// rotation, with the reason the last attempt failed when there is one.
+func pendingError(sc *secret) error {
+	if sc.Rotation != nil && sc.Rotation.LastError != "" {
+		return smapi.NewInvalidRequestException("%s The last attempt failed: %s", errPendingMsg, sc.Rotation.LastError)
+	}
+	return smapi.NewInvalidRequestException("%s", errPendingMsg)
+}
+
+// checker is how background work authorizes: Options.Authz, else the
+// server's checker as the last request carried it.
+func (s *Service) checker() authz.Checker {
+	if s.opts.Authz != nil {
+		return s.opts.Authz
+	}
+	if c, ok := s.seenAuthz.Load().(checkerBox); ok {
+		return c.Checker
+	}
+	return nil
+}
+
+type checkerBox struct{ authz.Checker }
+
+// seeChecker remembers the server's checker from a request.
+func (s *Service) seeChecker(c *service.Call) {
+	if c.Authz != nil && s.opts.Authz == nil {
+		s.seenAuthz.Store(checkerBox{c.Authz})
+	}
+}
+
+// runAs returns the identity a rotation function's built-in calls act as
+// outside a request: the principal stored with the rotation configuration.
+func runAs(p *authz.Principal) *authz.Principal {
+	if p == nil {
+		return nil
+	}
+	q := *p
+	q.Session = nil
+	q.AccessKeyID = ""
+	return &q
+}
+
+// loop is the background work: deleting secrets whose recovery window
+// ended, rotating secrets on schedule, on the node holding BackgroundLease.
+// It stops at Close or when the store closes.
+func (s *Service) loop() {
+	defer s.bgWG.Done()
+	t := time.NewTicker(s.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.bg.Done():
+			return
+		case <-t.C:
+			if _, err := s.RunDueIfLeader(s.bg, s.opts.Now()); errors.Is(err, store.ErrClosed) {
+				return
+			}
+		}
+	}
+}
+
+// RunDueIfLeader purges the secrets whose recovery window ended at now and
+// starts the rotations due at now, when this instance holds BackgroundLease
+// (taking it when it is free); led reports whether it did. The lease, once
+// won, is kept until it is lost, Close, or the store closes. A store
+// without leases has one node: it always leads.
+func (s *Service) RunDueIfLeader(ctx context.Context, now time.Time) (led bool, err error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.bg.Err() != nil {
+		return false, nil
+	}
+	if s.lease != nil {
+		select {
+		case <-s.lease.Lost():
+			s.lease = nil
+		default:
+		}
+	}
+	if s.lease == nil {
+		if l, ok := s.store.(store.Leaser); ok {
+			lease, won, err := l.TryLead(ctx, BackgroundLease)
+			if err != nil || !won {
+				return false, err
+			}
+			s.lease = lease
+		}
+	}
+	if _, err := s.PurgeDue(ctx, now); err != nil {
+		return true, err
+	}
+	_, err = s.RotateDue(ctx, now)
+	return true, err
+}
+
+// RotateDue starts the rotation of every secret whose rotation is due at
+// now and returns how many it started; they run in the background. A
+// rotation that failed is retried with its own token (its AWSPENDING
+// version). It does not take BackgroundLease: RunDueIfLeader does.
+func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
+	var due []*secret
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		kvs, err := tx.Scan(TableSecret, "", "", 0)
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			sc, err := decodeSecret(kv)
+			if err != nil {
+				return err
+			}
+			if sc != nil && !sc.scheduled() && sc.Rotation != nil && sc.Rotation.Enabled && !sc.Rotation.Next.IsZero() && !now.Before(sc.Rotation.Next) {
+				due = append(due, sc)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sc := range due {
+		fn := s.function(sc.Rotation.LambdaARN)
+		if fn == nil {
+			continue
+		}
+		run := &service.Call{RequestID: "rotation", Principal: runAs(sc.Rotation.RunAs), Region: sc.Region, Rand: rand.Reader, Authz: s.checker()}
+		if _, builtin := fn.(*pgRotator); builtin && (run.Principal == nil || run.Authz == nil) {
+			// Nobody to act as yet (no request since start): the next run will.
+			continue
+		}
+		if run.Principal == nil {
+			run.Principal = &authz.Principal{Type: authz.Root, Account: sc.Account}
+		}
+		token, err := newUUID(rand.Reader)
+		if err != nil {
+			return n, err
+		}
+		// An unfinished rotation is retried with its own token.
+		if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
+			token = p.ID
+		}
+		if err := s.startRotation(sc, token, run); err != nil {
+			continue // running already
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Close stops the background work: the scheduled loop ends, rotations in
+// flight are cancelled (and recorded as failed), the lease is released.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		// Under rotMu, so that no rotation starts (bgWG.Add) after Wait begins.
+		s.rotMu.Lock()
+		s.bgStop()
+		s.rotMu.Unlock()
+		s.bgWG.Wait()
+		s.leaseMu.Lock()
+		if s.lease != nil {
+			s.lease.Release()
+			s.lease = nil
+		}
+		s.leaseMu.Unlock()
+		if s.cancel != nil {
+			s.cancel()
+		}
+	})
+}
