@@ -23,11 +23,11 @@ type orgAccounts struct {
 
 // CreateAccount implements organizations.Accounts.
 func (a orgAccounts) CreateAccount(ctx context.Context, accountID, name, email, managementAccountID string) error {
-	keyID, err := authn.NewAccessKeyID(rand.Reader, "AKIA")
+	keyID, err := authn.NewKeyID("AKIA", accountID, rand.Reader)
 	if err != nil {
 		return err
 	}
-	secret, err := authn.NewSecretAccessKey(rand.Reader)
+	secret, err := authn.NewSecret(rand.Reader)
 	if err != nil {
 		return err
 	}

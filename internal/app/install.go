@@ -116,10 +116,10 @@ func Init(ctx context.Context, cfg InitConfig) (*Credentials, error) {
 	if creds.AccountID, err = randomDigits(12); err != nil {
 		return nil, err
 	}
-	if creds.AccessKeyID, err = authn.NewAccessKeyID(rand.Reader, "AKIA"); err != nil {
+	if creds.AccessKeyID, err = authn.NewKeyID("AKIA", creds.AccountID, rand.Reader); err != nil {
 		return nil, err
 	}
-	if creds.SecretAccessKey, err = authn.NewSecretAccessKey(rand.Reader); err != nil {
+	if creds.SecretAccessKey, err = authn.NewSecret(rand.Reader); err != nil {
 		return nil, err
 	}
 	err = st.Update(ctx, func(tx store.Tx) error {

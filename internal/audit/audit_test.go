@@ -121,7 +121,7 @@ func TestRecordStoresCloudTrailJSON(t *testing.T) {
 		"userAgent":         "aws-cli/2.15.0",
 		"requestParameters": map[string]any{"roleArn": "arn:aws:iam::222222222222:role/x", "roleSessionName": "s"},
 		"responseElements": map[string]any{"credentials": map[string]any{
-			"accessKeyId": "ASIANEW", "secretAccessKey": audit.Hidden, "sessionToken": "tok", "expiration": "Mar 1, 2025, 1:00:00 PM",
+			"accessKeyId": "ASIANEW", "secretAccessKey": audit.Hidden, "sessionToken": audit.Hidden, "expiration": "Mar 1, 2025, 1:00:00 PM",
 		}},
 		"requestID":          "req-1",
 		"eventID":            "abababab-abab-4bab-abab-abababababab",

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/rampart/rampart/internal/awsproto"
 )
 
 // Sensitive reports whether the member at path must be hidden. path holds
@@ -58,13 +60,7 @@ func Any(fns ...Sensitive) Sensitive {
 // already redacted: a second line of defence, not a replacement for the
 // per-operation set the protocol layer derives from the model's
 // "sensitive" trait.
-var Baseline = Members(
-	"Password", "OldPassword", "NewPassword",
-	"SecretAccessKey", "SecretString", "SecretBinary",
-	"Plaintext", "PrivateKey", "Passphrase",
-	"SAMLAssertion", "WebIdentityToken",
-	"SecretCode", "SessionKey", "ClientSecret",
-)
+var Baseline = Members(awsproto.SecretMembers...)
 
 // Redact returns a copy of the JSON-like value v (what encoding/json decodes
 // into any: map[string]any, []any, string, float64, json.Number, bool, nil)

@@ -6,11 +6,9 @@ package authn
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -55,13 +53,30 @@ type Credential struct {
 	Active    bool
 }
 
+// String describes c without its secret, so that a credential printed by
+// mistake (%v, %+v, %#v) leaks nothing.
+func (c *Credential) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("authn.Credential{Principal: %s, Active: %t, Secret: <redacted>}", c.Principal.ARN, c.Active)
+}
+
+// GoString is String, for %#v.
+func (c *Credential) GoString() string { return c.String() }
+
 // Authenticator resolves access key ids. It is safe for concurrent use.
 type Authenticator struct {
 	store   store.Store
 	barrier *barrier.Barrier
 	mu      sync.RWMutex
 	cache   map[string]*Credential
-	cancel  func()
+	// gen counts invalidations of keys. Lookup caches what it read only if
+	// no invalidation happened while it read: otherwise a key deleted or
+	// deactivated between the read and the caching would stay cached, and
+	// keep working, until its next change.
+	gen    uint64
+	cancel func()
 }
 
 // New returns an Authenticator over st, whose secrets b seals.
@@ -74,8 +89,10 @@ func New(st store.Store, b *barrier.Barrier) *Authenticator {
 			switch {
 			case c.Table == "" || (c.Table == TableKey && c.Key == ""):
 				clear(a.cache) // a wildcard: anything may have changed
+				a.gen++
 			case c.Table == TableKey:
 				delete(a.cache, c.Key)
+				a.gen++
 			}
 		}
 	})
@@ -89,6 +106,7 @@ func (a *Authenticator) Close() { a.cancel() }
 func (a *Authenticator) Lookup(ctx context.Context, accessKeyID string) (*Credential, error) {
 	a.mu.RLock()
 	c, ok := a.cache[accessKeyID]
+	gen := a.gen
 	a.mu.RUnlock()
 	if ok {
 		return c, nil
@@ -113,7 +131,9 @@ func (a *Authenticator) Lookup(ctx context.Context, accessKeyID string) (*Creden
 	}
 	c = &Credential{Principal: k.Principal, Secret: string(secret), Active: k.Status == "Active"}
 	a.mu.Lock()
-	a.cache[accessKeyID] = c
+	if a.gen == gen {
+		a.cache[accessKeyID] = c
+	}
 	a.mu.Unlock()
 	return c, nil
 }
@@ -201,33 +221,4 @@ func CreateAccount(tx store.Tx, b *barrier.Barrier, acct Account, rootKeyID, roo
 	p := RootPrincipal(acct.ID)
 	p.AccessKeyID = rootKeyID
 	return PutKey(tx, b, rootKeyID, rootSecret, p, true)
-}
-
-// keyIDAlphabet is what AWS access key ids and unique ids use after their
-// four-letter prefix (AKIA…, ASIA…, AIDA…): upper-case letters and digits 2–7.
-const keyIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-// NewAccessKeyID returns prefix followed by 16 random characters, as AWS
-// forms access key ids (AKIA…, ASIA…) and unique ids (AIDA…, AROA…).
-func NewAccessKeyID(rnd io.Reader, prefix string) (string, error) {
-	var buf [16]byte
-	if _, err := io.ReadFull(rnd, buf[:]); err != nil {
-		return "", err
-	}
-	out := make([]byte, 0, len(prefix)+16)
-	out = append(out, prefix...)
-	for _, c := range buf {
-		out = append(out, keyIDAlphabet[c&31])
-	}
-	return string(out), nil
-}
-
-// NewSecretAccessKey returns 40 random characters of base64, as AWS secret
-// access keys are.
-func NewSecretAccessKey(rnd io.Reader) (string, error) {
-	var buf [30]byte
-	if _, err := io.ReadFull(rnd, buf[:]); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(buf[:]), nil
 }

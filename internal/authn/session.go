@@ -80,6 +80,18 @@ type SessionCredentials struct {
 	Expiration      time.Time
 }
 
+// String describes c without its secret or token, so that credentials
+// printed by mistake (%v, %+v, %#v) leak nothing.
+func (c *SessionCredentials) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return "authn.SessionCredentials{AccessKeyID: " + c.AccessKeyID + ", Expiration: " + c.Expiration.Format(time.RFC3339) + ", SecretAccessKey: <redacted>, SessionToken: <redacted>}"
+}
+
+// GoString is String, for %#v.
+func (c *SessionCredentials) GoString() string { return c.String() }
+
 // sessionToken is the sealed content of a session token. Field names are
 // short: the token travels with every request.
 type sessionToken struct {
@@ -244,7 +256,7 @@ func parseSessionPolicy(doc string) (*policy.Policy, error) {
 	return p, nil
 }
 
-// keyIDAlphabet is the base32 alphabet of AWS access key ids.
+// keyIDEncoding is the base32 alphabet of AWS access key ids (A–Z, 2–7).
 var keyIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // NewKeyID returns a 20-character access key id: prefix (AKIA, ASIA) and 16

@@ -13,12 +13,24 @@ const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 // secretNames are members that hold secret material even where a model does
 // not mark their shape sensitive (STS's session token, for one). Their
 // values never reach the audit record.
-var secretNames = map[string]bool{
-	"sessiontoken": true, "secretaccesskey": true, "password": true, "oldpassword": true, "newpassword": true,
-	"privatekey": true, "plaintext": true, "secretstring": true, "secretbinary": true, "tokencode": true,
-	"authenticationcode1": true, "authenticationcode2": true, "samlassertion": true, "webidentitytoken": true,
-	"base32stringseed": true, "qrcodepng": true, "importtoken": true, "encryptedkeymaterial": true,
-	"authorizationmessage": true, "decodedmessage": true,
+var secretNames = map[string]bool{}
+
+// SecretMembers names, in the models' spelling, the members that hold secret
+// material in the APIs rampart serves. Params hides them whatever the model
+// says, and the audit writer hides them again in every event (audit.Baseline).
+var SecretMembers = []string{
+	"SessionToken", "SecretAccessKey", "Password", "OldPassword", "NewPassword",
+	"PrivateKey", "Plaintext", "SecretString", "SecretBinary", "TokenCode",
+	"AuthenticationCode1", "AuthenticationCode2", "SAMLAssertion", "WebIdentityToken",
+	"Base32StringSeed", "QRCodePNG", "ImportToken", "EncryptedKeyMaterial",
+	"AuthorizationMessage", "DecodedMessage", "Passphrase", "SecretCode",
+	"SessionKey", "ClientSecret", "GrantToken", "GrantTokens",
+}
+
+func init() {
+	for _, n := range SecretMembers {
+		secretNames[strings.ToLower(n)] = true
+	}
 }
 
 // Params renders v, a pointer to a value of s.GoType, the way CloudTrail

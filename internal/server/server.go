@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -285,7 +284,7 @@ func (x *exchange) serve() {
 	}
 }
 
-// do runs the handler; a panic becomes InternalFailure, with the stack in the log.
+// do runs the handler; a panic becomes InternalFailure, with its value in the log.
 func (x *exchange) do(ctx context.Context, h *service.Handler, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -324,9 +323,7 @@ func (x *exchange) authenticate(authErr error) bool {
 			x.fail(awsproto.Internal(err))
 			return false
 		}
-		sum := sha256.Sum256(x.body)
-		if err := x.s.verifier.Verify(x.r, x.auth, cred.Secret, hex.EncodeToString(sum[:]), x.now); err != nil {
-			x.failAuth(err)
+		if !x.verify(cred.Secret) {
 			return false
 		}
 		x.call.Principal = &cred.Principal
@@ -342,9 +339,7 @@ func (x *exchange) authenticate(authErr error) bool {
 		x.fail(awsproto.Internal(err))
 		return false
 	}
-	sum := sha256.Sum256(x.body)
-	if err := x.s.verifier.Verify(x.r, x.auth, cred.Secret, hex.EncodeToString(sum[:]), x.now); err != nil {
-		x.failAuth(err)
+	if !x.verify(cred.Secret) {
 		return false
 	}
 	p := cred.Principal
@@ -356,6 +351,24 @@ func (x *exchange) authenticate(authErr error) bool {
 	}
 	if x.s.cfg.KeyUsed != nil {
 		x.s.cfg.KeyUsed(x.auth.AccessKeyID, x.svc.EndpointPrefix, x.auth.Region, x.now)
+	}
+	return true
+}
+
+// verify checks that the credential scope names the service the request
+// was routed to (a signing key derived for one service must not sign calls
+// to another, whatever X-Amz-Target says), then the request's signature
+// against secret, with the hash of the body read; false means the request
+// has failed. Any region is served: the scope's region is not checked.
+func (x *exchange) verify(secret string) bool {
+	if err := x.auth.CheckScope("", x.svc.SigningName); err != nil {
+		x.failAuth(err)
+		return false
+	}
+	sum := sha256.Sum256(x.body)
+	if err := x.s.verifier.Verify(x.r, x.auth, secret, hex.EncodeToString(sum[:]), x.now); err != nil {
+		x.failAuth(err)
+		return false
 	}
 	return true
 }
@@ -551,5 +564,3 @@ func (b *bufferedResponse) reset() {
 	b.status = 0
 	b.buf.Reset()
 }
-
-var _ = strings.ToLower

@@ -266,3 +266,47 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("%d audit records, want %d (one per request)", got, len(cases)+1)
 	}
 }
+
+// TestCredentialScopeNamesTheService: a request signed for one service and
+// addressed to another by X-Amz-Target is refused with AWS's scope message,
+// in the protocol of the service addressed. (Query
+// requests are routed by their credential scope, so they cannot disagree.)
+func TestCredentialScopeNamesTheService(t *testing.T) {
+	srv := rampartest.Start(t)
+	smJSON := map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "secretsmanager.ListSecrets"}
+	kmsJSON := map[string]string{"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"}
+	cases := []struct {
+		name, signing string
+		header        map[string]string
+		body          string
+		wantStatus    int
+		wantCode      string
+		wantMessage   string
+	}{
+		{"kms call signed for sts", "sts", kmsJSON, "{}", 400, "InvalidSignatureException", "Credential should be scoped to correct service: 'kms'."},
+		{"kms call signed for kms", "kms", kmsJSON, "{}", 200, "", ""},
+		{"secrets manager call signed for kms", "kms", smJSON, "{}", 400, "InvalidSignatureException", "Credential should be scoped to correct service: 'secretsmanager'."},
+		{"secrets manager call signed for secretsmanager", "secretsmanager", smJSON, "{}", 200, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := raw(t, srv, tc.signing, "POST", "/", tc.header, []byte(tc.body), true)
+			if status != tc.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", status, tc.wantStatus, body)
+			}
+			if tc.wantCode == "" {
+				return
+			}
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("body %s: %v", body, err)
+			}
+			if !strings.HasSuffix(e.Type, tc.wantCode) || e.Message != tc.wantMessage {
+				t.Errorf("error %s %q, want %s %q", e.Type, e.Message, tc.wantCode, tc.wantMessage)
+			}
+		})
+	}
+}

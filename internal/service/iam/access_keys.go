@@ -2,9 +2,7 @@ package iam
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"io"
 
 	"github.com/rampart/rampart/internal/authn"
 	"github.com/rampart/rampart/internal/authz"
@@ -60,15 +58,13 @@ func (s *Service) CreateAccessKey(ctx context.Context, in *iamapi.CreateAccessKe
 		if n >= maxAccessKeys {
 			return iamapi.NewLimitExceededException("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeys)
 		}
-		id, err := newID(c.Rand, prefixKey, 16)
+		id, err := authn.NewKeyID(prefixKey, acct, c.Rand)
 		if err != nil {
 			return err
 		}
-		raw := make([]byte, 30)
-		if _, err := io.ReadFull(c.Rand, raw); err != nil {
+		if secret, err = authn.NewSecret(c.Rand); err != nil { // 40 characters, as AWS's
 			return err
 		}
-		secret = base64.StdEncoding.EncodeToString(raw) // 40 characters, as AWS's
 		k = accessKey{ID: id, UserName: e.Name, Status: "Active", Created: c.Now.UTC().Truncate(1e9)}
 		if err := insertJSON(tx, tableAccessKey, entityKey(acct, e.Name)+"/"+id, &k); err != nil {
 			return err

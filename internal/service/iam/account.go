@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"sort"
 
 	"github.com/rampart/rampart/internal/authn"
 	"github.com/rampart/rampart/internal/service"
@@ -78,10 +79,12 @@ func (s *Service) GetAccountSummary(ctx context.Context, _ *awsEmpty) (*iamapi.G
 			}
 			n += len(p.Versions)
 		}
-		for arn := range awsPolicies {
-			if c, err := tx.Count(tableAttachment, attachmentPrefix(acct, arn)); err != nil {
-				return err
-			} else if c > 0 {
+		counts, err := attachmentCounts(tx, acct)
+		if err != nil {
+			return err
+		}
+		for arn := range counts {
+			if _, ok := awsPolicy(arn); ok {
 				n++
 			}
 		}
@@ -246,11 +249,26 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 				}
 			}
 		}
+		all, err := attachmentCounts(tx, acct)
+		if err != nil {
+			return err
+		}
 		var ps []*managedPolicy
 		if want(iamapi.EntityTypeAwsmanagedpolicy) {
-			for _, m := range awsManagedSorted() {
-				c := m.managedPolicy
-				ps = append(ps, &c)
+			// AWS managed policies are listed only when in use.
+			var used []*awsManaged
+			for arn := range all {
+				if m, ok := awsPolicy(arn); ok {
+					used = append(used, m)
+				}
+			}
+			sort.Slice(used, func(i, j int) bool { return used[i].Name < used[j].Name })
+			for _, m := range used {
+				p, err := m.withDocs()
+				if err != nil {
+					return err
+				}
+				ps = append(ps, p)
 			}
 		}
 		if want(iamapi.EntityTypeLocalmanagedpolicy) {
@@ -267,18 +285,7 @@ func (s *Service) GetAccountAuthorizationDetails(ctx context.Context, in *iamapi
 			}
 		}
 		for _, p := range ps {
-			a, err := tx.Count(tableAttachment, attachmentPrefix(acct, p.ARN)+usePolicy+"|")
-			if err != nil {
-				return err
-			}
-			b, err := tx.Count(tableAttachment, attachmentPrefix(acct, p.ARN)+useBoundary+"|")
-			if err != nil {
-				return err
-			}
-			if _, builtin := awsPolicies[p.ARN]; builtin && a+b == 0 {
-				continue // AWS managed policies are listed only when in use
-			}
-			counts[p.ARN] = [2]int32{int32(a), int32(b)}
+			counts[p.ARN] = all[p.ARN]
 			items = append(items, item{pol: p})
 		}
 		return nil

@@ -229,10 +229,11 @@ func TestLifecycle(t *testing.T) {
 	if doc, _ := url.QueryUnescape(*ro.PolicyVersion.Document); !strings.Contains(doc, `"iam:Get*"`) {
 		t.Fatalf("IAMReadOnlyAccess: %s", doc)
 	}
-	aws := must(c.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: types.PolicyScopeTypeAws}))(t)
 	found := map[string]bool{}
-	for _, p := range aws.Policies {
-		found[*p.PolicyName] = true
+	for pg := iam.NewListPoliciesPaginator(c, &iam.ListPoliciesInput{Scope: types.PolicyScopeTypeAws}); pg.HasMorePages(); {
+		for _, p := range must(pg.NextPage(ctx))(t).Policies {
+			found[*p.PolicyName] = true
+		}
 	}
 	for _, n := range []string{"AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "IAMFullAccess", "IAMReadOnlyAccess", "SecurityAudit"} {
 		if !found[n] {

@@ -134,8 +134,8 @@ func (s *Service) gather(tx store.Tx, e *entity) (*authz.PrincipalPolicies, erro
 // managedParsed returns the parsed default version of a managed policy,
 // named by its ARN. A policy deleted meanwhile counts as none (nil).
 func (s *Service) managedParsed(tx store.Tx, acct, arn string, kind policy.Kind) (*policy.Policy, error) {
-	if m, ok := awsPolicies[arn]; ok {
-		return m.parsed, nil
+	if m, ok := awsPolicy(arn); ok {
+		return m.policy()
 	}
 	mp, err := getCustomerPolicy(tx, acct, arn)
 	if err != nil {

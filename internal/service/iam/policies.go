@@ -35,7 +35,7 @@ func getCustomerPolicy(tx store.Tx, acct, arn string) (*managedPolicy, error) {
 
 // getAnyPolicy loads a managed policy, AWS's or the account's.
 func getAnyPolicy(tx store.Tx, acct, arn string) (*managedPolicy, error) {
-	if m, ok := awsPolicies[arn]; ok {
+	if m, ok := awsPolicy(arn); ok {
 		c := m.managedPolicy
 		return &c, nil
 	}
@@ -51,6 +51,13 @@ func (s *Service) apiPolicy(tx store.Tx, acct string, p *managedPolicy) (iamapi.
 	if err != nil {
 		return iamapi.Policy{}, err
 	}
+	return apiPolicyCounted(p, [2]int32{int32(n), int32(b)}), nil
+}
+
+// apiPolicyCounted renders p with its attachment counts (as a permissions
+// policy, as a boundary).
+func apiPolicyCounted(p *managedPolicy, counts [2]int32) iamapi.Policy {
+	n, b := counts[0], counts[1]
 	out := iamapi.Policy{
 		PolicyName: ptr(p.Name), PolicyId: ptr(p.ID), Arn: ptr(p.ARN), Path: ptr(p.Path), DefaultVersionId: ptr(p.Default),
 		AttachmentCount: ptr(int32(n)), PermissionsBoundaryUsageCount: ptr(int32(b)), IsAttachable: ptr(true),
@@ -59,7 +66,7 @@ func (s *Service) apiPolicy(tx store.Tx, acct string, p *managedPolicy) (iamapi.
 	if p.Description != "" {
 		out.Description = ptr(p.Description)
 	}
-	return out, nil
+	return out
 }
 
 // CreatePolicy creates a customer managed policy, its document as v1.
@@ -123,11 +130,14 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesReque
 	prefix := pathOr(in.PathPrefix)
 	var all []iamapi.Policy
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		counts, err := attachmentCounts(tx, acct)
+		if err != nil {
+			return err
+		}
 		var ps []*managedPolicy
 		if in.Scope != iamapi.PolicyScopeTypeLocal {
 			for _, m := range awsManagedSorted() {
-				c := m.managedPolicy
-				ps = append(ps, &c)
+				ps = append(ps, &m.managedPolicy) // read only
 			}
 		}
 		if in.Scope != iamapi.PolicyScopeTypeAws {
@@ -147,10 +157,7 @@ func (s *Service) ListPolicies(ctx context.Context, in *iamapi.ListPoliciesReque
 			if !strings.HasPrefix(p.Path, prefix) {
 				continue
 			}
-			ap, err := s.apiPolicy(tx, acct, p)
-			if err != nil {
-				return err
-			}
+			ap := apiPolicyCounted(p, counts[p.ARN])
 			if in.OnlyAttached != nil && *in.OnlyAttached && *ap.AttachmentCount == 0 && *ap.PermissionsBoundaryUsageCount == 0 {
 				continue
 			}
@@ -258,6 +265,14 @@ func (s *Service) GetPolicyVersion(ctx context.Context, in *iamapi.GetPolicyVers
 		v := p.version(str(in.VersionId))
 		if v == nil {
 			return iamapi.NewNoSuchEntityException("Policy %s version %s does not exist or is not attachable.", p.ARN, str(in.VersionId))
+		}
+		if m, ok := awsPolicy(p.ARN); ok && v.Doc == "" {
+			// An older version of an AWS managed policy: read on demand.
+			c := *v
+			if c.Doc, _, err = m.doc(v.ID); err != nil {
+				return err
+			}
+			v = &c
 		}
 		out = apiVersion(p, v, true)
 		return nil

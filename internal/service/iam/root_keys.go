@@ -1,10 +1,8 @@
 package iam
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"time"
 
 	"github.com/rampart/rampart/internal/authn"
@@ -150,15 +148,14 @@ func (s *Service) createRootKey(tx store.Tx, c *service.Call) (accessKey, string
 	if len(keys) >= maxAccessKeys {
 		return accessKey{}, "", iamapi.NewLimitExceededException("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeys)
 	}
-	id, err := newID(c.Rand, prefixKey, 16)
+	id, err := authn.NewKeyID(prefixKey, acct, c.Rand)
 	if err != nil {
 		return accessKey{}, "", err
 	}
-	raw := make([]byte, 30)
-	if _, err := io.ReadFull(c.Rand, raw); err != nil {
+	secret, err := authn.NewSecret(c.Rand)
+	if err != nil {
 		return accessKey{}, "", err
 	}
-	secret := base64.StdEncoding.EncodeToString(raw)
 	k := accessKey{ID: id, UserName: rootOwner, Status: "Active", Created: c.Now.UTC().Truncate(time.Second)}
 	if err := insertJSON(tx, tableAccessKey, entityKey(acct, rootOwner)+"/"+id, &k); err != nil {
 		return accessKey{}, "", err

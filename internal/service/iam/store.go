@@ -331,3 +331,30 @@ func pathOr(p *string) string {
 func entityARN(acct, kind, path, name string) string {
 	return "arn:aws:iam::" + acct + ":" + kind + path + name
 }
+
+// attachmentCounts counts, by policy ARN, the attachments of acct's users,
+// groups and roles to managed policies: as permissions policies [0] and as
+// permissions boundaries [1]. Policies attached nowhere are absent.
+func attachmentCounts(tx store.Tx, acct string) (map[string][2]int32, error) {
+	kvs, err := tx.Scan(tableAttachment, acct+"|", "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][2]int32{}
+	for _, kv := range kvs {
+		// <acct>|<policy ARN>|<usage>|<kind>|<name>
+		parts := strings.Split(strings.TrimPrefix(kv.Key, acct+"|"), "|")
+		if len(parts) != 4 {
+			continue
+		}
+		c := out[parts[0]]
+		switch parts[1] {
+		case usePolicy:
+			c[0]++
+		case useBoundary:
+			c[1]++
+		}
+		out[parts[0]] = c
+	}
+	return out, nil
+}

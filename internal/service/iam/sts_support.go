@@ -30,7 +30,7 @@ var ErrMFA = errors.New("iam: MFA code does not check out")
 // customer managed policy of the account in the ARN. When there is no such
 // policy it returns an error wrapping [ErrNoSuchPolicy].
 func (s *Service) ManagedPolicy(ctx context.Context, policyARN string) ([]byte, error) {
-	if m, ok := awsPolicies[policyARN]; ok {
+	if m, ok := awsPolicy(policyARN); ok {
 		return []byte(m.defaultDoc()), nil
 	}
 	acct, _, _, ok := policyARNParts(policyARN)

@@ -176,6 +176,9 @@ func (s *Service) ListAliases(ctx context.Context, in *kmsapi.ListAliasesRequest
 		if err != nil {
 			return nil, err
 		}
+		if err := sameAccount(c, e, "kms:ListAliases"); err != nil {
+			return nil, err // no probing whether another account's key exists
+		}
 		filter = e.rec.ID
 	}
 	prefix := c.Principal.Account + "/" + c.Region + "/"

@@ -42,6 +42,9 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 			if err != nil {
 				return nil, err
 			}
+			if err := sameAccount(c, e, op.action); err != nil {
+				return nil, err
+			}
 			var ec map[string]string
 			if op.encCtx != nil {
 				ec = op.encCtx(in)
@@ -62,6 +65,34 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 			}
 		},
 	}
+}
+
+// crossAccount are the actions a principal of another account may perform
+// on a key when the key policy (and its own policies) allow it; KMS
+// ignores a cross-account permission for any other action ("Allowing
+// users in other accounts to use a KMS key", and "Cross-account use" in
+// each operation's API reference). Decrypt and ReEncrypt, whose rules
+// find the key in the ciphertext, are cross-account too.
+var crossAccount = map[string]bool{
+	"kms:CreateGrant": true, "kms:Decrypt": true, "kms:DeriveSharedSecret": true, "kms:DescribeKey": true,
+	"kms:Encrypt": true, "kms:GenerateDataKey": true, "kms:GenerateDataKeyPair": true,
+	"kms:GenerateDataKeyPairWithoutPlaintext": true, "kms:GenerateDataKeyWithoutPlaintext": true,
+	"kms:GenerateMac": true, "kms:GetKeyRotationStatus": true, "kms:GetPublicKey": true,
+	"kms:ListGrants": true, "kms:ReEncryptFrom": true, "kms:ReEncryptTo": true, "kms:RetireGrant": true,
+	"kms:RevokeGrant": true, "kms:Sign": true, "kms:Verify": true, "kms:VerifyMac": true,
+	// Not documented either way yet; served across accounts as before.
+	"kms:GetKeyLastUsage": true,
+}
+
+// sameAccount refuses an action that is not cross-account on a key of
+// another account than the caller's: such a key does not exist for it,
+// whatever the key policy says, so the answer is the NotFoundException of
+// a key that is not there (and reveals nothing about the key).
+func sameAccount(c *service.Call, e *keyEntry, action string) error {
+	if crossAccount[action] || c.Principal == nil || c.Principal.Account == e.rec.Account {
+		return nil
+	}
+	return kmsapi.NewNotFoundException("Key '%s' does not exist", e.arn)
 }
 
 // resource is the key as authorization sees it. When a grant on the key

@@ -92,8 +92,19 @@ func (c *cache) invalidate(changes []store.Change) {
 			}
 		case TableAlias:
 			delete(c.aliases, ch.Key)
-			// kms:ResourceAliases of the old and new targets change.
-			clear(c.keys)
+			// kms:ResourceAliases of the old and new targets change; both
+			// are keys of the alias's account and region, whose paths
+			// share the alias path's "<account>/<region>/".
+			if acct, region, _ := splitPath(ch.Key); region != "" {
+				prefix := acct + "/" + region + "/"
+				for p := range c.keys {
+					if strings.HasPrefix(p, prefix) {
+						delete(c.keys, p)
+					}
+				}
+			} else {
+				clear(c.keys)
+			}
 		}
 	}
 }
@@ -186,7 +197,8 @@ func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*ali
 		}
 		switch keyClass(rec.Spec) {
 		case classSymmetric:
-			block, err := aes.NewCipher(secret)
+			block, err := aes.NewCipher(secret) // keeps the expanded key, not secret
+			clear(secret)
 			if err != nil {
 				return nil, err
 			}

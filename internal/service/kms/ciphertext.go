@@ -181,7 +181,10 @@ type grantToken struct {
 	secret  []byte
 }
 
-func (t grantToken) String() string {
+// encode is the token given to the caller. It is not a String method, so
+// that formatting a grantToken (%v in an error or a log) cannot print its
+// secret.
+func (t grantToken) encode() string {
 	b := []byte{tokenFormat}
 	b = binary.AppendUvarint(b, uint64(len(t.keyPath)))
 	b = append(b, t.keyPath...)

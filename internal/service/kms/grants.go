@@ -114,7 +114,7 @@ func (s *Service) CreateGrant(ctx context.Context, in *kmsapi.CreateGrantRequest
 	if err != nil {
 		return nil, awsproto.AsError(err)
 	}
-	return &kmsapi.CreateGrantResponse{GrantToken: ptr(tok.String()), GrantId: ptr(g.ID)}, nil
+	return &kmsapi.CreateGrantResponse{GrantToken: ptr(tok.encode()), GrantId: ptr(g.ID)}, nil
 }
 
 func keyARNAccountRoot(account string) string { return "arn:aws:iam::" + account + ":root" }

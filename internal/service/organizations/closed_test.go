@@ -3,6 +3,7 @@ package organizations_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -87,4 +88,33 @@ func TestClosedAccountCredentialsStopWorking(t *testing.T) {
 	mustOK(t, err, "CreateKey in the management account")
 	_, err = org.CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(member)})
 	wantErr(t, err, "AccountAlreadyClosedException", "already closed")
+}
+
+// The guardrails cache holds an entry per account asked about, and callers
+// choose the accounts (the resource ARNs they name): it stays bounded,
+// and answers stay right after it starts over.
+func TestGuardrailsCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	srv := rampartest.Start(t)
+	org := organizations.NewFromConfig(srv.Config())
+	_, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: types.OrganizationFeatureSetAll})
+	mustOK(t, err, "CreateOrganization")
+	g := orgs.NewGuardrails(srv.Store)
+	defer g.Close()
+	const limit = 50
+	orgs.SetMaxCachedAccounts(g, limit)
+	for i := range 3 * limit {
+		acct := fmt.Sprintf("9%011d", i)
+		op, err := g.OrgPolicies(ctx, acct)
+		if err != nil || op != nil {
+			t.Fatalf("OrgPolicies(%s) = %v, %v; want no organization", acct, op, err)
+		}
+		if n := orgs.CachedAccounts(g); n > limit {
+			t.Fatalf("%d accounts cached after %d lookups; bound %d", n, i+1, limit)
+		}
+	}
+	op, err := g.OrgPolicies(ctx, "000000000000")
+	if err != nil || op == nil || !op.Management {
+		t.Fatalf("OrgPolicies(management) = %+v, %v; want the management account's", op, err)
+	}
 }

@@ -28,6 +28,8 @@ type Guardrails struct {
 	cache  map[string]*authz.OrgPolicies // account → its guardrails; nil: in no organization
 	closed map[string]bool               // accounts closed by CloseAccount (SUSPENDED), among those cached
 	parsed map[parsedKey]*policy.Policy  // documents, by content
+
+	maxCached int // bound of cache (maxCachedAccounts; tests lower it)
 }
 
 type parsedKey struct {
@@ -38,10 +40,16 @@ type parsedKey struct {
 // maxParsed bounds the parsed-document cache; when full it starts over.
 const maxParsed = 4096
 
+// maxCachedAccounts bounds the per-account cache; when full it starts over. The
+// authorizer asks about the account of every resource a request names,
+// which the caller chooses (any twelve digits in an ARN), so without a
+// bound each request could add an entry for good.
+const maxCachedAccounts = 100_000
+
 // NewGuardrails returns the Guardrails of the organizations kept in st.
 // Call Close to stop listening to the store.
 func NewGuardrails(st store.Store) *Guardrails {
-	g := &Guardrails{st: st, cache: map[string]*authz.OrgPolicies{}, closed: map[string]bool{}, parsed: map[parsedKey]*policy.Policy{}}
+	g := &Guardrails{st: st, cache: map[string]*authz.OrgPolicies{}, closed: map[string]bool{}, parsed: map[parsedKey]*policy.Policy{}, maxCached: maxCachedAccounts}
 	g.cancel = st.Subscribe(func(changes []store.Change) {
 		for _, c := range changes {
 			if c.Table == TableOrg || c.Table == TableMember {
@@ -148,6 +156,10 @@ func (g *Guardrails) lookup(ctx context.Context, account string) (*authz.OrgPoli
 	// A commit between our read and now invalidated what we read: answer
 	// with it (it was true when read), but do not cache it.
 	if g.gen == gen {
+		if len(g.cache) >= g.maxCached {
+			clear(g.cache)
+			clear(g.closed)
+		}
 		g.cache[account] = op
 		g.closed[account] = closed
 	}
