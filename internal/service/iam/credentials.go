@@ -344,6 +344,16 @@ func (s *Service) DeleteLoginProfile(ctx context.Context, in *iamapi.DeleteLogin
 }
 
 // ChangePassword lets an IAM user change its own password, proving the old one.
+//
+// An expired password (older than the policy's MaxPasswordAge) can be
+// changed here even under HardExpiry: AWS documents HardExpiry as
+// preventing a new password "via the AWS Management Console", while "IAM
+// users with iam:ChangePassword permission and active access keys can
+// reset their own expired console password using the AWS CLI or API"
+// (PasswordPolicy, IAM API Reference). Changing it restarts its age
+// (setPassword sets Changed), which is what the credential report's
+// password_next_rotation reflects. GetLoginProfile's PasswordResetRequired
+// is not documented to reflect expiry and stays the administrator's flag.
 func (s *Service) ChangePassword(ctx context.Context, in *iamapi.ChangePasswordRequest) (*awsEmpty, error) {
 	c := service.CallFrom(ctx)
 	if c.Principal.Type != authz.IAMUser {

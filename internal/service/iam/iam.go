@@ -41,7 +41,8 @@ type Service struct {
 	cache map[string]cached // "<acct>/<kind>/<lower name>" → policies
 	docs  map[parsedKey]*policy.Policy
 
-	uses keyUses // access key uses not yet written (see KeyUsed)
+	uses keyUses    // access key uses not yet written (see KeyUsed)
+	mfa  mfaLimiter // failed MFA codes per device (see mfa_limit.go)
 }
 
 // New returns the IAM service over st, sealing secrets with b. With a nil

@@ -151,15 +151,26 @@ func getMFA(tx store.Tx, acct, serial string) (*mfaDevice, error) {
 	return &d, nil
 }
 
-func (s *Service) checkCodes(d *mfaDevice, now time.Time, code1, code2 string) (int64, error) {
+// checkCodes checks two consecutive codes of device d of account acct,
+// counting failures against the device's rate limit (mfa_limit.go): a
+// locked-out device refuses any codes with the error a wrong code gets.
+func (s *Service) checkCodes(acct string, d *mfaDevice, now time.Time, code1, code2 string) (int64, error) {
+	invalid := iamapi.NewInvalidAuthenticationCodeException("Authentication code for device is not valid.")
+	key := mfaLimitKey(acct, d.Serial)
+	if !s.mfa.allowed(key, now) {
+		return 0, invalid
+	}
 	seed, err := s.barrier.Open(d.Seed, mfaAAD(d.Serial))
 	if err != nil {
 		return 0, err
 	}
 	step := matchConsecutive(seed, now, code1, code2, d.LastStep)
+	clear(seed)
 	if step < 0 {
-		return 0, iamapi.NewInvalidAuthenticationCodeException("Authentication code for device is not valid.")
+		s.mfa.failed(key, now)
+		return 0, invalid
 	}
+	s.mfa.succeeded(key)
 	return step, nil
 }
 
@@ -180,7 +191,7 @@ func (s *Service) EnableMFADevice(ctx context.Context, in *iamapi.EnableMFADevic
 		if d.User != "" {
 			return iamapi.NewEntityAlreadyExistsException("MFA Device is already in use.")
 		}
-		step, err := s.checkCodes(d, c.Now, str(in.AuthenticationCode1), str(in.AuthenticationCode2))
+		step, err := s.checkCodes(acct, d, c.Now, str(in.AuthenticationCode1), str(in.AuthenticationCode2))
 		if err != nil {
 			return err
 		}
@@ -201,7 +212,7 @@ func (s *Service) ResyncMFADevice(ctx context.Context, in *iamapi.ResyncMFADevic
 		if !strings.EqualFold(d.User, str(in.UserName)) {
 			return iamapi.NewNoSuchEntityException("MFA Device with serial number %s not found for user %s.", str(in.SerialNumber), str(in.UserName))
 		}
-		step, err := s.checkCodes(d, c.Now, str(in.AuthenticationCode1), str(in.AuthenticationCode2))
+		step, err := s.checkCodes(acct, d, c.Now, str(in.AuthenticationCode1), str(in.AuthenticationCode2))
 		if err != nil {
 			return err
 		}

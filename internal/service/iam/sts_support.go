@@ -66,7 +66,9 @@ const mfaWindow = 1
 // device accepted before — a code is never accepted twice, nor one older
 // than an accepted one. The accepted step is recorded in the same
 // transaction. Any failure is an error wrapping [ErrMFA] (the caller learns
-// nothing about which part failed).
+// nothing about which part failed). Wrong codes count against the
+// device's rate limit (mfa_limit.go), shared with EnableMFADevice and
+// ResyncMFADevice.
 //
 // The root user's MFA and hardware or FIDO devices are not served: they
 // return ErrMFA.
@@ -91,6 +93,12 @@ func (s *Service) CheckMFA(ctx context.Context, p *authz.Principal, serialNumber
 		if d.User == "" || d.Enabled.IsZero() || !strings.EqualFold(d.User, p.Name) {
 			return fmt.Errorf("%w: device %s is not enabled for %s", ErrMFA, serialNumber, p.Name)
 		}
+		key := mfaLimitKey(p.Account, d.Serial)
+		if !s.mfa.allowed(key, now) {
+			// Locked out after repeated wrong codes: the same error as a
+			// wrong code, whatever this one is.
+			return fmt.Errorf("%w: code not valid for %s", ErrMFA, serialNumber)
+		}
 		seed, err := s.barrier.Open(d.Seed, mfaAAD(d.Serial))
 		if err != nil {
 			return err
@@ -107,8 +115,10 @@ func (s *Service) CheckMFA(ctx context.Context, p *authz.Principal, serialNumber
 		}
 		clear(seed)
 		if match < 0 {
+			s.mfa.failed(key, now)
 			return fmt.Errorf("%w: code not valid for %s", ErrMFA, serialNumber)
 		}
+		s.mfa.succeeded(key)
 		d.LastStep = match
 		return putJSON(tx, tableMFA, entityKey(p.Account, d.Name), d)
 	})
