@@ -100,26 +100,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, in *stsapi.AssumeRoleW
 		return nil, stsapi.NewInvalidIdentityTokenException(msgSAMLInvalid, "the RoleSessionName attribute is missing or not 2 to 64 characters of [\\w+=,.@-]")
 	}
 
-	role, err := s.role(ctx, *in.RoleArn)
-	if errors.Is(err, ErrNoSuchRole) {
-		return nil, denied(msgSAMLDenied)
-	}
-	if err != nil {
-		return nil, err
-	}
-	max := role.MaxSessionDuration
-	if max == 0 {
-		max = defaultRoleSession
-	}
-	dur, err := duration(in.DurationSeconds, defaultRoleSession, max, msgDurationRoleMax)
-	if err != nil {
-		return nil, err
-	}
-	docs, arns, err := s.sessionPolicies(ctx, in.Policy, in.PolicyArns)
-	if err != nil {
-		return nil, err
-	}
-	packed, err := checkPacked(docs, arns, nil, nil)
+	role, dur, docs, packed, err := s.federatedSession(ctx, *in.RoleArn, in.DurationSeconds, in.Policy, in.PolicyArns, msgSAMLDenied)
 	if err != nil {
 		return nil, err
 	}

@@ -122,26 +122,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, in *stsapi.Assu
 		return nil, stsapi.NewIDPRejectedClaimException("The identity token has no sub claim.")
 	}
 
-	role, err := s.role(ctx, *in.RoleArn)
-	if errors.Is(err, ErrNoSuchRole) {
-		return nil, denied(msgWebIdentityDenied)
-	}
-	if err != nil {
-		return nil, err
-	}
-	max := role.MaxSessionDuration
-	if max == 0 {
-		max = defaultRoleSession
-	}
-	dur, err := duration(in.DurationSeconds, defaultRoleSession, max, msgDurationRoleMax)
-	if err != nil {
-		return nil, err
-	}
-	docs, arns, err := s.sessionPolicies(ctx, in.Policy, in.PolicyArns)
-	if err != nil {
-		return nil, err
-	}
-	packed, err := checkPacked(docs, arns, nil, nil)
+	role, dur, docs, packed, err := s.federatedSession(ctx, *in.RoleArn, in.DurationSeconds, in.Policy, in.PolicyArns, msgWebIdentityDenied)
 	if err != nil {
 		return nil, err
 	}

@@ -298,3 +298,33 @@ func mfaOf(p *authz.Principal) (bool, time.Time) {
 }
 
 func isMFAError(err error) bool { return errors.Is(err, ErrMFA) }
+
+// federatedSession is what AssumeRoleWithWebIdentity and AssumeRoleWithSAML
+// share once the identity is verified: the role (an unknown one is denied
+// with deniedMsg, so its existence is not revealed), the duration within the
+// role's MaxSessionDuration, and the session policies within AWS's
+// packed-size limit.
+func (s *Service) federatedSession(ctx context.Context, roleARN string, seconds *int32, policy *string, policyARNs []stsapi.PolicyDescriptorType, deniedMsg string) (role *RoleInfo, dur time.Duration, docs []string, packed *int32, err error) {
+	role, err = s.role(ctx, roleARN)
+	if errors.Is(err, ErrNoSuchRole) {
+		return nil, 0, nil, nil, denied(deniedMsg)
+	}
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	max := role.MaxSessionDuration
+	if max == 0 {
+		max = defaultRoleSession
+	}
+	if dur, err = duration(seconds, defaultRoleSession, max, msgDurationRoleMax); err != nil {
+		return nil, 0, nil, nil, err
+	}
+	docs, arns, err := s.sessionPolicies(ctx, policy, policyARNs)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	if packed, err = checkPacked(docs, arns, nil, nil); err != nil {
+		return nil, 0, nil, nil, err
+	}
+	return role, dur, docs, packed, nil
+}
