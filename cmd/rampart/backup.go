@@ -34,9 +34,12 @@ func runBackup(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "rampart: backed up installation %s (%d entries, %d audit events) to %s\n", stats.InstallationID, stats.Entries, stats.AuditEvents, *out)
-	if stats.Seal == "keyfile" {
+	switch {
+	case stats.Seal == "keyfile":
 		fmt.Fprintf(os.Stderr, "rampart: the backup does not hold the seal: keep %s safe, apart from it; restoring needs it\n", filepath.Join(*data, app.KeyFileName))
-	} else {
+	case stats.Seal == "pkcs11" && stats.PKCS11 != nil:
+		fmt.Fprintf(os.Stderr, "rampart: the backup does not hold the seal: restoring needs the PKCS#11 token %s holding the key %q, and its user PIN\n", p11Token(stats.PKCS11), stats.PKCS11.KeyLabel)
+	default:
 		fmt.Fprintln(os.Stderr, "rampart: the backup does not hold the seal: restoring needs the installation's passphrase")
 	}
 	return nil
@@ -72,8 +75,20 @@ func runRestore(args []string) error {
 		fmt.Fprintf(os.Stderr, "rampart: now copy the installation's %s into %s (the backup does not hold it), then: rampart server --data %s\n", app.KeyFileName, *data, *data)
 	case stats.Seal == "passphrase":
 		fmt.Fprintf(os.Stderr, "rampart: start it with the installation's passphrase: rampart server --data %s\n", *data)
+	case stats.Seal == "pkcs11" && stats.SealChecked:
+		fmt.Fprintf(os.Stderr, "rampart: the PKCS#11 key %q opens its root key; start it with %s set: rampart server --data %s\n", stats.PKCS11.KeyLabel, app.PKCS11PINEnv, *data)
+	case stats.Seal == "pkcs11" && stats.PKCS11 != nil:
+		fmt.Fprintf(os.Stderr, "rampart: its root key opens only with the key %q of the PKCS#11 token %s: start it where that token is, with its user PIN in %s: rampart server --data %s\n", stats.PKCS11.KeyLabel, p11Token(stats.PKCS11), app.PKCS11PINEnv, *data)
 	default:
 		fmt.Fprintf(os.Stderr, "rampart: %s opens its root key; start it with: rampart server --data %s\n", app.KeyFileName, *data)
 	}
 	return nil
+}
+
+// p11Token names a pkcs11 installation's token for messages.
+func p11Token(p *app.PKCS11) string {
+	if p.Token == "" && p.Slot != nil {
+		return fmt.Sprintf("in slot %d of %s", *p.Slot, p.Module)
+	}
+	return fmt.Sprintf("%q (%s)", p.Token, p.Module)
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -294,6 +298,137 @@ func TestRestoreRefusals(t *testing.T) {
 			after, _ := os.ReadDir(dir)
 			if len(after) != len(before) {
 				t.Errorf("the refused restore left files behind: %v (before: %v)", after, before)
+			}
+		})
+	}
+}
+
+// fileState is a file's size, modification time and content hash.
+func fileState(t *testing.T, path string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d bytes, modified %s, sha256 %x", fi.Size(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
+}
+
+// schemaVersions lists the versions recorded in a SQLite store's schema_migrations.
+func schemaVersions(t *testing.T, db string, change string) []int {
+	t.Helper()
+	conn, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if change != "" {
+		if _, err := conn.Exec(change); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := conn.Query("SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		rows.Scan(&v)
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// TestBackupReadOnly: a backup opens the store read-only. Beside a serving
+// rampart it changes neither the database nor the server's hold on its
+// audit log; of a stopped one it changes no file; a store whose schema
+// version is not the binary's is refused, not migrated.
+func TestBackupReadOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildRampart(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	db := filepath.Join(dir, "rampart.db")
+	creds := initJSON(t, bin, nil, "--data", dir)
+	n := startNode(t, bin, nil, "--data", dir)
+	sm := secretsmanager.NewFromConfig(sdkConfig(n.ep, creds["accessKeyId"], creds["secretAccessKey"], ""))
+	ctx := context.Background()
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ro/1"), SecretString: aws.String("one")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Serving: the database file stays as it is (its WAL holds the writes
+	// until a checkpoint, which a few writes do not trigger).
+	before := fileState(t, db)
+	file := filepath.Join(t.TempDir(), "b1")
+	if out, err := runRampart(t, bin, "backup", "--data", dir, "--out", file); err != nil {
+		t.Fatalf("backup: %v %s", err, out)
+	}
+	if after := fileState(t, db); after != before {
+		t.Errorf("the backup changed rampart.db: %s, then %s", before, after)
+	}
+	// The server still writes, and still records its audit trail.
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("ro/2"), SecretString: aws.String("two")}); err != nil {
+		t.Fatalf("CreateSecret after the backup: %v", err)
+	}
+	n.stop()
+	if strings.Contains(n.stderr(), "audit log is owned by another") {
+		t.Errorf("the server lost its audit log to the backup: %s", n.stderr())
+	}
+
+	// Stopped: no file changes (SQLite may add the empty -wal and the -shm
+	// a reader needs, which the server removed when it stopped).
+	states := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			states[p] = fileState(t, p)
+		}
+		return err
+	})
+	if out, err := runRampart(t, bin, "backup", "--data", dir, "--out", filepath.Join(t.TempDir(), "b2")); err != nil {
+		t.Fatalf("backup of a stopped installation: %v %s", err, out)
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch was, ok := states[p]; {
+		case ok && fileState(t, p) != was:
+			t.Errorf("the backup changed %s", p)
+		case !ok && !strings.HasSuffix(p, "rampart.db-shm") && !(strings.HasSuffix(p, "rampart.db-wal") && strings.HasPrefix(fileState(t, p), "0 bytes")):
+			t.Errorf("the backup left %s (%s)", p, fileState(t, p))
+		}
+		return nil
+	})
+
+	// A schema this binary does not have: refused, nothing migrated, no file written.
+	if vs := schemaVersions(t, db, ""); len(vs) == 0 {
+		t.Fatal("the installation recorded no schema version")
+	}
+	for _, tc := range []struct {
+		name, change, words string
+	}{
+		{"newer", "INSERT INTO schema_migrations(version, applied_at) VALUES (999, 0)", "newer than this binary"},
+		{"older", "DELETE FROM schema_migrations", "older than this binary"},
+	} {
+		t.Run(tc.name+" schema", func(t *testing.T) {
+			vs := schemaVersions(t, db, tc.change)
+			out := filepath.Join(t.TempDir(), "b")
+			msg, err := runRampart(t, bin, "backup", "--data", dir, "--out", out)
+			if err == nil || !strings.Contains(msg, "refusing to back up") || !strings.Contains(msg, tc.words) {
+				t.Fatalf("backup of a store with a %s schema: %v %s", tc.name, err, msg)
+			}
+			if got := schemaVersions(t, db, ""); fmt.Sprint(got) != fmt.Sprint(vs) {
+				t.Errorf("schema versions %v after the refused backup, were %v", got, vs)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+				t.Errorf("the refused backup left %v", entries)
 			}
 		})
 	}

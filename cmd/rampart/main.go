@@ -24,10 +24,16 @@ Usage:
   rampart dev [--addr 127.0.0.1:4566] [--data ./rampart-data | --ephemeral] [--log-level info]
   rampart version
   rampart policy eval [--explain] < cases.jsonl
-  rampart init --data DIR [--store postgres://…] [--seal keyfile|passphrase] [--output json]
+  rampart init --data DIR [--store postgres://…] [--seal keyfile|passphrase|pkcs11] [--output json]
+         [--pkcs11-module PATH --pkcs11-token LABEL|--pkcs11-slot N [--pkcs11-key-label rampart-root-key]]
   rampart server --data DIR [--store postgres://…] [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]
-  rampart backup --data DIR [--store postgres://…] --out FILE
+  rampart backup --data DIR [--store postgres://…] --out FILE   (read-only: never migrates the store)
   rampart restore --in FILE --data NEWDIR [--store postgres://…]   (then copy seal.key into NEWDIR)
+
+Seals: keyfile needs seal.key in the data directory; passphrase needs RAMPART_PASSPHRASE
+(or asks); pkcs11 keeps its AES key in the token, and init and server need the token's
+user PIN in RAMPART_PKCS11_PIN (init asks on a terminal). RAMPART_PKCS11_MODULE replaces
+the module path init recorded, on a node whose library lives elsewhere.
 
 Load tool: go run ./cmd/rampart-bench --help
 `

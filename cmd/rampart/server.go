@@ -10,12 +10,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/rampart/rampart/internal/app"
+	"github.com/rampart/rampart/internal/barrier"
 )
 
 // runInit serves `rampart init`: a new installation, its first account's
@@ -24,7 +26,11 @@ func runInit(args []string) error {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	data := fs.String("data", "", "data directory to create (required)")
 	storeURL := fs.String("store", os.Getenv("RAMPART_STORE"), "postgres://… URL; default SQLite in the data directory (env RAMPART_STORE)")
-	seal := fs.String("seal", "keyfile", "what protects the root key: keyfile (seal.key in the data directory) or passphrase (env RAMPART_PASSPHRASE, or asked)")
+	seal := fs.String("seal", "keyfile", "what protects the root key: keyfile (seal.key in the data directory), passphrase (env RAMPART_PASSPHRASE, or asked) or pkcs11 (a key in a PKCS#11 token; its PIN in env RAMPART_PKCS11_PIN, or asked)")
+	p11Module := fs.String("pkcs11-module", os.Getenv(app.PKCS11ModuleEnv), "pkcs11 seal: the token's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so (env RAMPART_PKCS11_MODULE)")
+	p11Token := fs.String("pkcs11-token", "", "pkcs11 seal: the token's label")
+	p11Slot := fs.String("pkcs11-slot", "", "pkcs11 seal: the token's slot number (instead of, or as well as, its label)")
+	p11Key := fs.String("pkcs11-key-label", barrier.DefaultPKCS11KeyLabel, "pkcs11 seal: the label of the AES key in the token (created unless there)")
 	output := fs.String("output", "text", "text or json")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -33,12 +39,31 @@ func runInit(args []string) error {
 		return errors.New("init: --data DIR is required")
 	}
 	cfg := app.InitConfig{DataDir: *data, StoreURL: *storeURL, Seal: *seal}
-	if *seal == "passphrase" {
+	switch *seal {
+	case "passphrase":
 		p, err := readPassphrase(true)
 		if err != nil {
 			return err
 		}
 		cfg.Passphrase = p
+	case "pkcs11":
+		if *p11Module == "" || (*p11Token == "" && *p11Slot == "") {
+			return errors.New("init: the pkcs11 seal needs --pkcs11-module PATH and --pkcs11-token LABEL (or --pkcs11-slot N)")
+		}
+		cfg.PKCS11 = barrier.PKCS11Config{Module: *p11Module, Token: *p11Token, KeyLabel: *p11Key}
+		if *p11Slot != "" {
+			n, err := strconv.ParseUint(*p11Slot, 10, 0)
+			if err != nil {
+				return fmt.Errorf("--pkcs11-slot: want a slot number, got %q", *p11Slot)
+			}
+			slot := uint(n)
+			cfg.PKCS11.Slot = &slot
+		}
+		pin, err := readSecret(app.PKCS11PINEnv, "pkcs11", "PKCS#11 user PIN", false)
+		if err != nil {
+			return err
+		}
+		cfg.PKCS11.PIN = pin
 	}
 	creds, err := app.Init(context.Background(), cfg)
 	if err != nil {
@@ -54,8 +79,8 @@ Account %s; its root user's credentials, shown this once:
   AWS_ACCESS_KEY_ID=%s
   AWS_SECRET_ACCESS_KEY=%s
 
-Start it with: rampart server --data %s
-`, *data, creds.AccountID, creds.AccessKeyID, creds.SecretAccessKey, *data)
+Start it with: %srampart server --data %s
+`, *data, creds.AccountID, creds.AccessKeyID, creds.SecretAccessKey, startEnv(*seal), *data)
 	return nil
 }
 
@@ -118,17 +143,35 @@ func runServer(args []string) error {
 	return err
 }
 
+// startEnv is what the command that starts the server needs before it,
+// by seal.
+func startEnv(seal string) string {
+	switch seal {
+	case "passphrase":
+		return "RAMPART_PASSPHRASE=… "
+	case "pkcs11":
+		return app.PKCS11PINEnv + "=… "
+	}
+	return ""
+}
+
 // readPassphrase takes the passphrase from RAMPART_PASSPHRASE, else asks for
 // it on the terminal (twice when confirm).
 func readPassphrase(confirm bool) ([]byte, error) {
-	if p := os.Getenv("RAMPART_PASSPHRASE"); p != "" {
+	return readSecret("RAMPART_PASSPHRASE", "passphrase", "passphrase", confirm)
+}
+
+// readSecret takes seal's secret from the environment variable env, else
+// asks for it (what) on the terminal, twice when confirm.
+func readSecret(env, seal, what string, confirm bool) ([]byte, error) {
+	if p := os.Getenv(env); p != "" {
 		return []byte(p), nil
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
-		return nil, errors.New("the passphrase seal needs RAMPART_PASSPHRASE or a terminal to ask on")
+		return nil, fmt.Errorf("the %s seal needs %s or a terminal to ask on", seal, env)
 	}
-	fmt.Fprint(os.Stderr, "Passphrase: ")
+	fmt.Fprint(os.Stderr, strings.ToUpper(what[:1])+what[1:]+": ")
 	p, err := term.ReadPassword(fd)
 	fmt.Fprintln(os.Stderr)
 	if err != nil {
@@ -142,7 +185,7 @@ func readPassphrase(confirm bool) ([]byte, error) {
 			return nil, err
 		}
 		if string(p) != string(q) {
-			return nil, errors.New("the passphrases differ")
+			return nil, fmt.Errorf("the %ss differ", what)
 		}
 	}
 	return []byte(strings.TrimRight(string(p), "\r\n")), nil

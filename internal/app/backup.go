@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart/rampart/internal/barrier"
@@ -35,9 +36,10 @@ import (
 // entries carry what the store holds, which is sealed where it matters
 // (secret values, key material, secret access keys) and the barrier's root
 // key wrapped by the installation's seal. The seal itself — the key file
-// seal.key, or the passphrase — is NOT in the backup: restoring needs it
-// (copy seal.key into the new data directory yourself), and a stolen
-// backup without it reveals nothing sealed.
+// seal.key, the passphrase, or the PKCS#11 token's key — is NOT in the
+// backup: restoring needs it (copy seal.key into the new data directory
+// yourself; have the token and its PIN), and a stolen backup without it
+// reveals nothing sealed.
 const (
 	backupFormat  = "rampart-backup"
 	backupVersion = 1
@@ -100,11 +102,20 @@ type BackupStats struct {
 	// before starting the server.
 	SealMissing bool
 	Seal        string
+	// PKCS11 is the pkcs11 seal's token and key: restoring needs them.
+	PKCS11 *PKCS11
+	// SealChecked (restore) is set when the seal at hand (the key file in
+	// the new data directory, or the PKCS#11 key with RAMPART_PKCS11_PIN
+	// set) was found to open the backup's root key.
+	SealChecked bool
 }
 
 // Backup writes one consistent snapshot of the installation in dataDir
 // (its store at storeURL, "" for SQLite) to w, while the installation may
-// be serving. It needs no seal: it copies sealed data as it is.
+// be serving. It needs no seal: it copies sealed data as it is. It opens
+// the store read-only and never migrates it: a store whose schema version
+// is not this binary's is refused (back it up with the rampart that
+// serves it).
 func Backup(ctx context.Context, dataDir, storeURL string, w io.Writer) (*BackupStats, error) {
 	raw, inst, err := readInstallation(dataDir)
 	if err != nil {
@@ -119,8 +130,11 @@ func Backup(ctx context.Context, dataDir, storeURL string, w io.Writer) (*Backup
 			return nil, fmt.Errorf("the installation's database: %w", err)
 		}
 	}
-	st, err := openStore(ctx, dataDir, storeURL)
+	st, err := openStoreReadOnly(ctx, dataDir, storeURL)
 	if err != nil {
+		if errors.Is(err, store.ErrSchemaTooNew) || errors.Is(err, sqlite.ErrSchemaTooOld) || errors.Is(err, postgres.ErrSchemaTooOld) {
+			return nil, fmt.Errorf("refusing to back up (a backup never migrates the store): %w", err)
+		}
 		return nil, err
 	}
 	defer st.Close()
@@ -140,7 +154,7 @@ func Backup(ctx context.Context, dataDir, storeURL string, w io.Writer) (*Backup
 	sum := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(zw, sum), 1<<16)
 	enc := json.NewEncoder(bw)
-	stats := &BackupStats{InstallationID: inst.InstallationID, Seal: inst.Seal}
+	stats := &BackupStats{InstallationID: inst.InstallationID, Seal: inst.Seal, PKCS11: inst.PKCS11}
 	h := backupHeader{Format: backupFormat, Version: backupVersion, CreatedAt: time.Now().UTC(), Backend: backend, Installation: raw}
 	headerDone := false
 	writeHeader := func() error {
@@ -193,6 +207,18 @@ func Backup(ctx context.Context, dataDir, storeURL string, w io.Writer) (*Backup
 	return stats, nil
 }
 
+// openStoreReadOnly opens an installation's store for Backup: read-only,
+// without migrating it (see sqlite.ReadOnly and postgres.ReadOnly).
+func openStoreReadOnly(ctx context.Context, dir, url string) (store.Store, error) {
+	if url == "" {
+		return sqlite.Open(filepath.Join(dir, DatabaseFile), sqlite.ReadOnly())
+	}
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, fmt.Errorf("--store: want a postgres:// URL, got %q", redactURL(url))
+	}
+	return postgres.Open(ctx, url, postgres.ReadOnly())
+}
+
 // BackupFile is Backup to a file, written whole or not at all: a temporary
 // file beside it, synced, then renamed over path (mode 0600).
 func BackupFile(ctx context.Context, dataDir, storeURL, path string) (*BackupStats, error) {
@@ -238,6 +264,8 @@ var ErrBadBackup = errors.New("not a usable rampart backup")
 // backup's root key (when the key file is already in dataDir) change
 // nothing. The seal is not in the backup: when the installation uses a key
 // file and dataDir has none yet, stats.SealMissing says to copy it there.
+// A pkcs11 installation's root key is checked against its token's key when
+// RAMPART_PKCS11_PIN is set (a refused PIN changes nothing either).
 func Restore(ctx context.Context, r io.Reader, dataDir, storeURL string) (stats *BackupStats, err error) {
 	if _, err := os.Stat(filepath.Join(dataDir, ConfigFile)); err == nil {
 		return nil, ErrInstalled
@@ -276,6 +304,16 @@ func Restore(ctx context.Context, r io.Reader, dataDir, storeURL string) (stats 
 	}
 	if h.Backend == target && h.SchemaVersion > known {
 		return nil, fmt.Errorf("%w: database schema version %d, this binary knows versions up to %d; upgrade rampart", store.ErrSchemaTooNew, h.SchemaVersion, known)
+	}
+	var seal barrier.Seal
+	sealWhat := KeyFileName + " in the data directory"
+	if inst.Seal == "pkcs11" && os.Getenv(PKCS11PINEnv) != "" {
+		p, err := openPKCS11(inst.PKCS11)
+		if err != nil {
+			return nil, err
+		}
+		defer p.Close()
+		seal, sealWhat = p, fmt.Sprintf("PKCS#11 key %q of token %q", inst.PKCS11.KeyLabel, inst.PKCS11.Token)
 	}
 
 	// A refused restore leaves the data directory as it found it (it may
@@ -316,14 +354,13 @@ func Restore(ctx context.Context, r io.Reader, dataDir, storeURL string) (stats 
 	if !ok {
 		return nil, errors.New("this store cannot be restored into")
 	}
-	var seal barrier.Seal
 	if inst.Seal == "keyfile" {
 		kf := barrier.KeyFile{Path: filepath.Join(dataDir, KeyFileName)}
 		if _, err := os.Stat(kf.Path); err == nil {
 			seal = kf
 		}
 	}
-	stats = &BackupStats{InstallationID: h.InstallationID, Seal: inst.Seal}
+	stats = &BackupStats{InstallationID: h.InstallationID, Seal: inst.Seal, PKCS11: inst.PKCS11, SealChecked: seal != nil}
 	err = l.Load(ctx, h.InstallationID, func(kv func(table, key string, value []byte) error, audit func(store.AuditRow) error) error {
 		var rootKey []byte
 		for {
@@ -354,7 +391,7 @@ func Restore(ctx context.Context, r io.Reader, dataDir, storeURL string) (stats 
 					return err
 				}
 			case bl.End != nil:
-				if err := checkEnd(bl.End, stats, sum.Sum(nil), rootKey, seal); err != nil {
+				if err := checkEnd(bl.End, stats, sum.Sum(nil), rootKey, seal, sealWhat); err != nil {
 					return err
 				}
 				if _, err := br.ReadByte(); err != io.EOF {
@@ -390,7 +427,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line, err
 }
 
-func checkEnd(end *backupEnd, stats *BackupStats, got []byte, rootKey []byte, seal barrier.Seal) error {
+func checkEnd(end *backupEnd, stats *BackupStats, got []byte, rootKey []byte, seal barrier.Seal, sealWhat string) error {
 	if end.KV != stats.Entries || end.Audit != stats.AuditEvents {
 		return fmt.Errorf("%w: it announces %d entries and %d audit events, it holds %d and %d", ErrBadBackup, end.KV, end.Audit, stats.Entries, stats.AuditEvents)
 	}
@@ -402,7 +439,7 @@ func checkEnd(end *backupEnd, stats *BackupStats, got []byte, rootKey []byte, se
 	}
 	if seal != nil {
 		if _, err := seal.Unwrap(rootKey); err != nil {
-			return fmt.Errorf("the %s in the data directory does not open this backup's root key: %w", KeyFileName, err)
+			return fmt.Errorf("the %s does not open this backup's root key: %w", sealWhat, err)
 		}
 	}
 	return nil

@@ -37,12 +37,58 @@ const (
 // Installation is the configuration file of a data directory. It holds no
 // secret: not the root key, not a database password.
 type Installation struct {
-	InstallationID string    `json:"installationId"` // the store's; checked at every start
-	Store          string    `json:"store"`          // "sqlite", or a PostgreSQL URL without its password
-	Seal           string    `json:"seal"`           // "keyfile" or "passphrase"
-	Account        string    `json:"account"`        // the first account
-	Addr           string    `json:"addr,omitempty"` // where `rampart server` listens unless --addr says otherwise
+	InstallationID string    `json:"installationId"`   // the store's; checked at every start
+	Store          string    `json:"store"`            // "sqlite", or a PostgreSQL URL without its password
+	Seal           string    `json:"seal"`             // "keyfile", "passphrase" or "pkcs11"
+	PKCS11         *PKCS11   `json:"pkcs11,omitempty"` // the pkcs11 seal's token and key (not its PIN)
+	Account        string    `json:"account"`          // the first account
+	Addr           string    `json:"addr,omitempty"`   // where `rampart server` listens unless --addr says otherwise
 	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// PKCS11 is where the pkcs11 seal's key is: the token's library, the
+// token, the key's label. The PIN is not kept: the server reads it from
+// RAMPART_PKCS11_PIN at every start.
+type PKCS11 struct {
+	Module   string `json:"module"`
+	Token    string `json:"token,omitempty"`
+	Slot     *uint  `json:"slot,omitempty"`
+	KeyLabel string `json:"keyLabel"`
+}
+
+// Environment variables of the pkcs11 seal.
+const (
+	// PKCS11PINEnv holds the token's user PIN (never a flag: flags show in ps).
+	PKCS11PINEnv = "RAMPART_PKCS11_PIN"
+	// PKCS11ModuleEnv, when set, replaces the module path the installation
+	// recorded (a node whose library lives elsewhere).
+	PKCS11ModuleEnv = "RAMPART_PKCS11_MODULE"
+)
+
+// config is the barrier's configuration of the seal p, with pin.
+func (p *PKCS11) config(pin []byte) barrier.PKCS11Config {
+	return barrier.PKCS11Config{Module: p.Module, Token: p.Token, Slot: p.Slot, PIN: pin, KeyLabel: p.KeyLabel}
+}
+
+// openPKCS11 opens an installation's pkcs11 seal with the PIN in
+// RAMPART_PKCS11_PIN.
+func openPKCS11(p *PKCS11) (*barrier.PKCS11, error) {
+	if p == nil || p.Module == "" {
+		return nil, fmt.Errorf("%s names the pkcs11 seal but not its module and token", ConfigFile)
+	}
+	pin := os.Getenv(PKCS11PINEnv)
+	if pin == "" {
+		return nil, fmt.Errorf("this installation's root key is sealed by a key in a PKCS#11 token: give the token's user PIN in %s", PKCS11PINEnv)
+	}
+	cfg := p.config([]byte(pin))
+	if m := os.Getenv(PKCS11ModuleEnv); m != "" {
+		cfg.Module = m
+	}
+	s, err := barrier.OpenPKCS11(cfg)
+	if errors.Is(err, barrier.ErrPKCS11PIN) {
+		err = fmt.Errorf("%w (%s)", err, PKCS11PINEnv)
+	}
+	return s, err
 }
 
 // Credentials are the first account's root credentials, shown once by init.
@@ -60,9 +106,12 @@ var ErrInstalled = errors.New("an installation already exists here: rampart init
 type InitConfig struct {
 	DataDir  string
 	StoreURL string // "" for SQLite in DataDir
-	Seal     string // "keyfile" (default) or "passphrase"
+	Seal     string // "keyfile" (default), "passphrase" or "pkcs11"
 	// Passphrase is the passphrase seal's secret.
 	Passphrase []byte
+	// PKCS11 is the pkcs11 seal's token, key label and PIN. Init creates
+	// the key in the token unless it is there.
+	PKCS11 barrier.PKCS11Config
 }
 
 // Init creates an installation: the store's schema, the barrier's root key
@@ -73,13 +122,33 @@ func Init(ctx context.Context, cfg InitConfig) (*Credentials, error) {
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, ConfigFile)); err == nil {
 		return nil, ErrInstalled
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
 	if cfg.Seal == "" {
 		cfg.Seal = "keyfile"
 	}
 	var seal barrier.Seal
+	var p11 *PKCS11
+	if cfg.Seal == "pkcs11" {
+		// Before the data directory exists: a refused PIN touches nothing.
+		s, err := barrier.OpenPKCS11(cfg.PKCS11)
+		if errors.Is(err, barrier.ErrPKCS11PIN) {
+			return nil, fmt.Errorf("%w (%s)", err, PKCS11PINEnv)
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		if _, err := s.EnsureKey(); err != nil {
+			return nil, err
+		}
+		seal = s
+		p11 = &PKCS11{Module: cfg.PKCS11.Module, Token: cfg.PKCS11.Token, Slot: cfg.PKCS11.Slot, KeyLabel: cfg.PKCS11.KeyLabel}
+		if p11.KeyLabel == "" {
+			p11.KeyLabel = barrier.DefaultPKCS11KeyLabel
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	switch cfg.Seal {
 	case "keyfile":
 		kf := barrier.KeyFile{Path: filepath.Join(cfg.DataDir, KeyFileName)}
@@ -92,8 +161,9 @@ func Init(ctx context.Context, cfg InitConfig) (*Credentials, error) {
 		seal = kf
 	case "passphrase":
 		seal = barrier.Passphrase{Secret: cfg.Passphrase}
+	case "pkcs11":
 	default:
-		return nil, fmt.Errorf("unknown seal %q: use keyfile or passphrase", cfg.Seal)
+		return nil, fmt.Errorf("unknown seal %q: use keyfile, passphrase or pkcs11", cfg.Seal)
 	}
 	st, err := openStore(ctx, cfg.DataDir, cfg.StoreURL)
 	if err != nil {
@@ -133,7 +203,7 @@ func Init(ctx context.Context, cfg InitConfig) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst := Installation{InstallationID: installationID(st), Store: storeName(cfg.StoreURL), Seal: cfg.Seal, Account: creds.AccountID, CreatedAt: time.Now().UTC()}
+	inst := Installation{InstallationID: installationID(st), Store: storeName(cfg.StoreURL), Seal: cfg.Seal, PKCS11: p11, Account: creds.AccountID, CreatedAt: time.Now().UTC()}
 	if err := writeInstallation(cfg.DataDir, inst); err != nil {
 		return nil, err
 	}
@@ -187,6 +257,15 @@ func openInstalled(ctx context.Context, dir, storeURL string, passphrase func() 
 			return nil, nil, nil, err
 		}
 		seal = barrier.Passphrase{Secret: p}
+	case "pkcs11":
+		p, err := openPKCS11(inst.PKCS11)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		// The seal is needed only to unwrap the root key, below: the
+		// module is unloaded (and the PIN forgotten) before serving.
+		defer p.Close()
+		seal = p
 	default:
 		return nil, nil, nil, fmt.Errorf("%s names an unknown seal %q", ConfigFile, inst.Seal)
 	}

@@ -15,9 +15,11 @@ import (
 
 // A Seal protects the barrier's root key at rest. The root key itself is
 // stored wrapped (in the store, so that every node of a cluster finds it);
-// each node holds what unwraps it: a key file, or a passphrase.
+// each node holds what unwraps it: a key file, a passphrase, or the PIN of
+// a PKCS#11 token holding the key-encryption key. A seal that holds
+// resources (the PKCS#11 seal: a loaded module) also implements io.Closer.
 type Seal interface {
-	// Name is the seal's kind, as the configuration names it: "keyfile", "passphrase".
+	// Name is the seal's kind, as the configuration names it: "keyfile", "passphrase", "pkcs11".
 	Name() string
 	// Wrap encrypts a root key.
 	Wrap(rootKey []byte) ([]byte, error)
@@ -27,8 +29,8 @@ type Seal interface {
 }
 
 // ErrWrongSeal means the seal at hand did not wrap the stored root key: a
-// wrong passphrase, another installation's key file.
-var ErrWrongSeal = errors.New("barrier: the seal does not open the root key (wrong key file or passphrase)")
+// wrong passphrase, another installation's key file, another token's key.
+var ErrWrongSeal = errors.New("barrier: the seal does not open the root key (wrong key file or passphrase, or another PKCS#11 key)")
 
 // NewRootKey returns a fresh random root key.
 func NewRootKey() ([]byte, error) {
@@ -44,8 +46,10 @@ type wrapped struct {
 	Time  uint32 `json:"time,omitempty"`   // passphrase: argon2id passes
 	MemKB uint32 `json:"memKiB,omitempty"` // passphrase: argon2id memory
 	Lanes uint8  `json:"lanes,omitempty"`
+	Label string `json:"label,omitempty"`     // pkcs11: CKA_LABEL of the key-encryption key in the token
+	Mech  string `json:"mechanism,omitempty"` // pkcs11: how the token encrypted the root key
 	Nonce []byte `json:"nonce"`
-	Key   []byte `json:"key"` // AES-256-GCM of the root key under the key-encryption key
+	Key   []byte `json:"key"` // AES-256-GCM of the root key under the key-encryption key (pkcs11: with the tag appended, as the token returns it)
 }
 
 func wrapWith(kek []byte, w wrapped, rootKey []byte) ([]byte, error) {

@@ -59,6 +59,7 @@ type config struct {
 	maxConns    int
 	pingEvery   time.Duration
 	maxAttempts int
+	readOnly    bool
 }
 
 // Option configures [Open].
@@ -116,6 +117,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "rampart"
 	}
+	if c.readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	node, err := randomHex(8)
 	if err != nil {
 		return nil, err
@@ -143,10 +147,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return fail(err)
 	}
-	err = s.migrate(ctx, conn)
+	if c.readOnly {
+		err = s.checkSchema(ctx, conn)
+	} else {
+		err = s.migrate(ctx, conn)
+	}
 	s.release(conn, err == nil)
 	if err != nil {
 		return fail(err)
+	}
+	if c.readOnly {
+		return s, nil
 	}
 	s.channel = channelName(s.schema)
 	if err := s.startListener(ctx); err != nil {

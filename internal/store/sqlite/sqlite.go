@@ -40,6 +40,7 @@ type Store struct {
 
 	installationID string
 	schemaVersion  int
+	readOnly       bool // opened with ReadOnly
 
 	// audit is the append-only audit log of a file-backed store (see
 	// auditlog.go); nil in memory mode, where the audit table serves.
@@ -52,6 +53,7 @@ type config struct {
 	readers     int
 	busyTimeout time.Duration
 	segmentSize int64
+	readOnly    bool
 }
 
 // Option configures [Open].
@@ -103,7 +105,14 @@ func open(path string, memory bool, opts []Option) (*Store, error) {
 	if !memory {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	dsn := path + "?" + q.Encode()
+	if cfg.readOnly && !memory {
+		var err error
+		if dsn, err = readOnlyDSN(path, cfg); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -119,7 +128,7 @@ func open(path string, memory bool, opts []Option) (*Store, error) {
 	db.SetConnMaxIdleTime(0)
 
 	s := &Store{
-		db: db, path: path, memory: memory, nReaders: n,
+		db: db, path: path, memory: memory, nReaders: n, readOnly: cfg.readOnly && !memory,
 		writeSem: make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 		subs:     map[uint64]func([]store.Change){},
@@ -148,10 +157,17 @@ func open(path string, memory bool, opts []Option) (*Store, error) {
 			return fail(fmt.Errorf("sqlite: open %s: journal mode is %q, want wal", path, mode))
 		}
 	}
-	if err := s.migrate(ctx); err != nil {
+	if s.readOnly {
+		if err := s.checkSchema(ctx); err != nil {
+			return fail(fmt.Errorf("sqlite: open %s: %w", path, err))
+		}
+		if s.audit, err = openAuditLogReadOnly(path + auditLogSuffix); err != nil {
+			return fail(fmt.Errorf("sqlite: open %s: %w", path+auditLogSuffix, err))
+		}
+	} else if err := s.migrate(ctx); err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", path, err))
 	}
-	if !memory {
+	if !memory && !s.readOnly {
 		if s.audit, err = openAuditLog(path+auditLogSuffix, cfg.segmentSize); err != nil {
 			return fail(fmt.Errorf("sqlite: open %s: %w", path+auditLogSuffix, err))
 		}
@@ -325,6 +341,10 @@ func (s *Store) View(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // Update implements [store.Store].
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	store.NoteWrite(ctx)
+	if s.readOnly {
+		return ErrReadOnlyStore
+	}
 	if err := s.acquireWriter(ctx); err != nil {
 		return err
 	}
