@@ -137,6 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 	// Up to 200 µs of commit delay lets concurrent requests share one fsync
 	// of the audit trail (see Benchmarks in README.md).
 	rp.Audit = audit.NewWriter(st, audit.Options{CommitDelay: 200 * time.Microsecond})
+	iamSvc.ReadsAuditTrail(rp.Audit.Flush)
 	checker := authz.New(iamSvc, rp.guardrails)
 	// Secrets Manager records its own events (rotations, BatchGetSecretValue's
 	// per-secret reads) and authorizes scheduled rotations like requests.

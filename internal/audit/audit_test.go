@@ -385,3 +385,80 @@ func BenchmarkRecordSerial(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestEnqueue: enqueued events are stored in the order given and share
+// commits; Flush returns once they are stored.
+func TestEnqueue(t *testing.T) {
+	cs := &countingStore{Store: openStore(t)}
+	w := audit.NewWriter(cs, audit.Options{LagLimit: time.Hour})
+	for i := range 20 {
+		if err := w.Enqueue(&audit.Event{EventName: fmt.Sprintf("Read%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := cs.QueryAudit(context.Background(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 20 {
+		t.Fatalf("%d rows stored, want 20", len(rows))
+	}
+	for i, r := range rows {
+		if !strings.Contains(string(r.Body), fmt.Sprintf(`"eventName":"Read%02d"`, i)) {
+			t.Fatalf("row %d: %s", i, r.Body)
+		}
+	}
+	if c := cs.calls.Load(); c >= 20 {
+		t.Fatalf("%d commits for 20 enqueued events: they should share commits", c)
+	}
+	// Pending records are reused: a Flush after enqueued events were
+	// stored still waits and is told.
+	for range 5 {
+		w.Enqueue(&audit.Event{EventName: "Again"})
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ = cs.QueryAudit(context.Background(), store.AuditQuery{}); len(rows) != 25 {
+		t.Fatalf("%d rows after the second Flush, want 25", len(rows))
+	}
+	// Close writes what is enqueued, however long LagLimit is.
+	w.Enqueue(&audit.Event{EventName: "Last"})
+	w.Close()
+	if rows, _ = cs.QueryAudit(context.Background(), store.AuditQuery{}); len(rows) != 26 {
+		t.Fatalf("%d rows after Close, want 26", len(rows))
+	}
+	if err := w.Enqueue(&audit.Event{}); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// TestEnqueueFailureFailsLaterCalls: a commit of enqueued events that
+// fails has nobody to tell; every later Enqueue and Record fails instead.
+func TestEnqueueFailureFailsLaterCalls(t *testing.T) {
+	boom := errors.New("disk full")
+	cs := &countingStore{Store: openStore(t), fail: boom}
+	w := audit.NewWriter(cs, audit.Options{})
+	defer w.Close()
+	if err := w.Enqueue(&audit.Event{}); err != nil {
+		t.Fatal(err)
+	}
+	// The failed commit is seen by the next call once it has happened.
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		time.Sleep(time.Millisecond)
+		err = w.Enqueue(&audit.Event{})
+	}
+	if !errors.Is(err, boom) {
+		t.Fatalf("Enqueue after a failed commit: %v", err)
+	}
+	if err := w.Record(context.Background(), &audit.Event{}); !errors.Is(err, boom) {
+		t.Fatalf("Record after a failed commit: %v", err)
+	}
+	if err := w.Flush(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Flush after a failed commit: %v", err)
+	}
+}

@@ -1,6 +1,12 @@
 // Package audit records every call rampart serves, authenticated or not,
 // allowed or denied, as a CloudTrail event ([Event], with CloudTrail's JSON
-// member names), stored durably before the response is sent.
+// member names). The record of a call that changed state is durable before
+// its answer is sent ([Writer.Record]); the record of a call that changed
+// nothing is queued and durable with the commit in flight or the next one,
+// within about a millisecond ([Writer.Enqueue]), as PostgreSQL lets a
+// read-only transaction end without waiting for the WAL flush. A crash can
+// lose the records of the last millisecond of reads, never the record of an
+// acknowledged change.
 //
 // # Writer
 //
@@ -9,10 +15,11 @@
 // redacts it, encodes it and blocks until it is durable. A single goroutine
 // does the writing with group commit: it takes everything queued (up to
 // Options.MaxBatch), writes it in one [store.Store.AppendAudit] transaction
-// (one fsync), and wakes every waiter with the result. There is no timer: an
-// idle writer flushes a lone event at once, and under load events queue
-// while the previous batch is being written, so batches grow with
-// concurrency. [Writer.Close] drains the queue.
+// (one fsync), and wakes every waiter with the result. An idle writer
+// flushes a lone recorded event at once, and under load events queue while
+// the previous batch is being written, so batches grow with concurrency; a
+// batch of enqueued events only (nobody waits on it) lingers up to
+// Options.LagLimit for company. [Writer.Close] drains the queue.
 //
 // # Redaction
 //

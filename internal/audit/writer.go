@@ -33,13 +33,19 @@ type Options struct {
 	// waits when no event is expected, so a lone request is not delayed.
 	// 0: never wait.
 	CommitDelay time.Duration
+	// LagLimit bounds how long an event given to [Writer.Enqueue] may wait
+	// in memory for companions before its commit starts, when nobody waits
+	// on that commit (default 1 ms). It trades a little of the window in
+	// which a crash loses the records of answered reads for fewer fsyncs.
+	LagLimit time.Duration
 }
 
 // Writer stores events durably with group commit: one goroutine takes
 // everything queued, writes it in one [store.Store.AppendAudit] call (one
 // transaction, one fsync) and wakes every waiter. An idle writer flushes a
-// lone event at once; under load, events queue while a write is in flight
-// and go out together in the next one. There is no timer.
+// lone recorded event at once; under load, events queue while a write is in
+// flight and go out together in the next one. Only a batch that nobody
+// waits on (Enqueue) waits, up to Options.LagLimit, for more.
 type Writer struct {
 	st        store.Store
 	opts      Options
@@ -56,6 +62,11 @@ type Writer struct {
 	expected atomic.Int64
 
 	events, commits atomic.Uint64 // written, for Stats
+
+	// failed holds the first error of a commit that carried enqueued
+	// events: nobody was waiting to hear it, so every later Enqueue and
+	// Record fails with it (the trail has a gap; see Enqueue).
+	failed atomic.Pointer[error]
 }
 
 // Stats reports how many events the Writer has stored and in how many
@@ -74,8 +85,10 @@ func (w *Writer) Expect() { w.expected.Add(1) }
 func (w *Writer) Unexpect() { w.expected.Add(-1) }
 
 type pending struct {
-	row store.AuditRow
-	err chan error // capacity 1
+	row   store.AuditRow
+	err   chan error // capacity 1
+	async bool       // Enqueue: nobody waits on err
+	flush bool       // Flush: no row; told when the events queued before it are durable
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{err: make(chan error, 1)} }}
@@ -87,6 +100,9 @@ func NewWriter(st store.Store, opts Options) *Writer {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.LagLimit <= 0 {
+		opts.LagLimit = time.Millisecond
 	}
 	w := &Writer{
 		st:        st,
@@ -108,26 +124,9 @@ func NewWriter(st store.Store, opts Options) *Writer {
 //
 // If ctx ends first Record returns ctx.Err(); the event may still be stored.
 func (w *Writer) Record(ctx context.Context, e *Event) error {
-	row, err := w.row(e)
+	p, err := w.queueEvent(e, false)
 	if err != nil {
 		return err
-	}
-	p := pendingPool.Get().(*pending)
-	p.row = row
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		pendingPool.Put(p)
-		return ErrClosed
-	}
-	w.queue = append(w.queue, p)
-	w.mu.Unlock()
-	if w.expected.Load() > 0 {
-		w.expected.Add(-1)
-	}
-	select {
-	case w.wake <- struct{}{}:
-	default: // the loop is already awake or will look at the queue before sleeping
 	}
 	select {
 	case err := <-p.err:
@@ -139,6 +138,84 @@ func (w *Writer) Record(ctx context.Context, e *Event) error {
 		// it is not returned to the pool.
 		return ctx.Err()
 	}
+}
+
+// Enqueue is Record without the wait: it returns once the event is encoded
+// and queued, and the event is durable when the commit in flight or the
+// next one (within Options.LagLimit) completes. The server uses it for
+// calls that changed nothing, as PostgreSQL lets a read-only transaction
+// end without waiting for a WAL flush: the record of a change is always
+// durable before the change is acknowledged (Record), the record of a read
+// may be lost with the last millisecond of reads if rampart or its machine
+// crashes. A commit that fails with enqueued events in it cannot be
+// reported to their callers, who have their answers: the Writer keeps the
+// error and fails every later Enqueue and Record with it, so the trail's
+// gap is not followed by calls that go unrecorded.
+func (w *Writer) Enqueue(e *Event) error {
+	_, err := w.queueEvent(e, true)
+	return err
+}
+
+// Flush returns once every event queued before it (by Record or Enqueue)
+// is durable, or with the error that kept one from being stored. Readers
+// of the trail call it first, to see the calls answered so far.
+func (w *Writer) Flush(ctx context.Context) error {
+	if f := w.failed.Load(); f != nil {
+		return *f
+	}
+	p := pendingPool.Get().(*pending)
+	p.async, p.flush = false, true
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		p.flush = false
+		pendingPool.Put(p)
+		return nil // Close drained the queue
+	}
+	w.queue = append(w.queue, p)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-p.err:
+		p.flush = false
+		pendingPool.Put(p)
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// queueEvent encodes e and queues it for the loop.
+func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
+	if f := w.failed.Load(); f != nil {
+		return nil, *f
+	}
+	row, err := w.row(e)
+	if err != nil {
+		return nil, err
+	}
+	p := pendingPool.Get().(*pending)
+	p.row, p.async, p.flush = row, async, false
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		p.row = store.AuditRow{}
+		pendingPool.Put(p)
+		return nil, ErrClosed
+	}
+	w.queue = append(w.queue, p)
+	w.mu.Unlock()
+	if w.expected.Load() > 0 {
+		w.expected.Add(-1)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default: // the loop is already awake or will look at the queue before sleeping
+	}
+	return p, nil
 }
 
 // scratch is the reusable state of one encoding.
@@ -244,18 +321,38 @@ func (w *Writer) loop() {
 		if w.opts.CommitDelay > 0 && !closed && w.expected.Load() > 0 && len(batch) < w.opts.MaxBatch {
 			batch = w.gather(batch)
 		}
+		if !closed && allAsync(batch) && len(batch) < w.opts.MaxBatch {
+			// Nobody waits on this commit: let it collect company for up
+			// to LagLimit (or until someone does wait).
+			batch = w.linger(batch)
+		}
 		rows = rows[:0]
 		for _, p := range batch {
-			rows = append(rows, p.row)
+			if !p.flush {
+				rows = append(rows, p.row)
+			}
 		}
-		// Not the caller's context: a batch serves many callers, and a
-		// cancelled one must not fail the others.
-		err := w.st.AppendAudit(context.Background(), rows)
-		if err == nil {
-			w.events.Add(uint64(len(rows)))
-			w.commits.Add(1)
+		var err error
+		if len(rows) > 0 {
+			// Not the caller's context: a batch serves many callers, and a
+			// cancelled one must not fail the others.
+			err = w.st.AppendAudit(context.Background(), rows)
+			if err == nil {
+				w.events.Add(uint64(len(rows)))
+				w.commits.Add(1)
+			}
+		} else if f := w.failed.Load(); f != nil {
+			err = *f // a Flush after a failed commit of enqueued events
 		}
 		for _, p := range batch {
+			if p.async {
+				if err != nil {
+					w.failed.CompareAndSwap(nil, &err)
+				}
+				p.row = store.AuditRow{}
+				pendingPool.Put(p)
+				continue
+			}
 			p.err <- err
 		}
 		clear(batch)
@@ -275,6 +372,37 @@ func (w *Writer) gather(batch []*pending) []*pending {
 		}
 	}
 	return w.take(batch)
+}
+
+func allAsync(batch []*pending) bool {
+	for _, p := range batch {
+		if !p.async {
+			return false
+		}
+	}
+	return true
+}
+
+// linger waits up to LagLimit for more events while every event in batch
+// is an enqueued one; an event someone waits on ends the wait.
+func (w *Writer) linger(batch []*pending) []*pending {
+	timer := time.NewTimer(w.opts.LagLimit)
+	defer timer.Stop()
+	for len(batch) < w.opts.MaxBatch && allAsync(batch) {
+		select {
+		case <-timer.C:
+			return w.take(batch)
+		case <-w.wake:
+			w.mu.Lock()
+			closed := w.closed
+			w.mu.Unlock()
+			batch = w.take(batch)
+			if closed {
+				return batch
+			}
+		}
+	}
+	return batch
 }
 
 // take moves queued events into batch, up to MaxBatch.

@@ -2,8 +2,8 @@
 // service. It routes a request to its service (credential scope, X-Amz-Target,
 // Action=, or the REST path) and operation, authenticates it (Signature V4),
 // decodes it with the service's wire protocol, authorizes it, runs the
-// handler, encodes the answer, and records the call in the audit trail before
-// the answer leaves.
+// handler, encodes the answer, and records the call in the audit trail (see
+// exchange.finish for when the record is durable).
 package server
 
 import (
@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart/rampart/internal/api"
@@ -29,6 +30,7 @@ import (
 	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/sigv4"
+	"github.com/rampart/rampart/internal/store"
 )
 
 // DefaultMaxBodyBytes is the largest request body rampart reads: AWS's
@@ -163,6 +165,7 @@ type exchange struct {
 	err     *awsproto.Error
 	resp    bufferedResponse
 	denied  bool
+	wrote   atomic.Bool // the handler ran a store Update (see finish)
 	ev      audit.Event // the record of the call; see event
 }
 
@@ -267,7 +270,7 @@ func (x *exchange) serve() {
 		x.fail(awsproto.AsError(err))
 		return
 	}
-	ctx := service.WithCall(r.Context(), x.call)
+	ctx := store.WithWriteNote(service.WithCall(r.Context(), x.call), &x.wrote)
 	out, err := x.do(ctx, h, in)
 	if err != nil {
 		x.fail(awsproto.AsError(err))
@@ -429,11 +432,21 @@ func (x *exchange) fail(err *awsproto.Error) {
 	x.proto.EncodeError(&x.resp, x.svc, err, x.requestID)
 }
 
-// finish records the call and sends the answer. The audit record is durable
-// before the first byte of the answer leaves.
+// finish records the call and sends the answer. When the handler may have
+// changed state (it ran a store Update), the audit record is durable before
+// the first byte of the answer leaves; the record of a call that changed
+// nothing (a read, a refusal) is queued and durable within a millisecond
+// or so (audit.Writer.Enqueue), as a read-only transaction in PostgreSQL
+// does not wait for the WAL flush.
 func (x *exchange) finish(w http.ResponseWriter) {
 	if x.s.cfg.Audit != nil {
-		if err := x.s.cfg.Audit.Record(x.r.Context(), x.event()); err != nil {
+		var err error
+		if x.wrote.Load() {
+			err = x.s.cfg.Audit.Record(x.r.Context(), x.event())
+		} else {
+			err = x.s.cfg.Audit.Enqueue(x.event())
+		}
+		if err != nil {
 			// Without its record, the call must not appear to have happened
 			// to the caller: answer 500. (The handler's transaction has
 			// committed; the record of it is what failed.)

@@ -166,6 +166,9 @@ type xmlError struct {
 
 func auditCount(t *testing.T, srv *rampartest.Server) int {
 	t.Helper()
+	if err := srv.Audit.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := srv.Store.QueryAudit(context.Background(), store.AuditQuery{})
 	if err != nil {
 		t.Fatal(err)

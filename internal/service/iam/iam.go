@@ -43,7 +43,16 @@ type Service struct {
 
 	uses keyUses    // access key uses not yet written (see KeyUsed)
 	mfa  mfaLimiter // failed MFA codes per device (see mfa_limit.go)
+
+	// flushAudit, when set, makes the calls answered so far readable in the
+	// audit trail (audit.Writer.Flush) before last-accessed data is read.
+	flushAudit func(context.Context) error
 }
+
+// ReadsAuditTrail tells the service how to make the calls answered so far
+// readable in the audit trail before it reads it (the records of reads are
+// queued; see internal/audit).
+func (s *Service) ReadsAuditTrail(flush func(context.Context) error) { s.flushAudit = flush }
 
 // New returns the IAM service over st, sealing secrets with b. With a nil
 // store (listing the served operations) it serves nothing.

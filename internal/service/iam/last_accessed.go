@@ -245,6 +245,11 @@ func (s *Service) GenerateServiceLastAccessedDetails(ctx context.Context, in *ia
 		actions        map[string]iamapi.TrackedActionLastAccessed
 	}
 	used := map[string]*seen{}
+	if s.flushAudit != nil {
+		if err := s.flushAudit(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var before int64
 	for {
 		rows, err := s.store.QueryAudit(ctx, store.AuditQuery{Account: acct, Start: c.Now.Add(-lastAccessedWindow), Descending: true, BeforeSeq: before, Limit: 1000})

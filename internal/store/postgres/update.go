@@ -101,6 +101,7 @@ func (s *Store) View(ctx context.Context, fn func(tx store.Tx) error) error {
 // effects outside tx (it already must not, since a rolled-back Update
 // leaves nothing behind) and must not carry state from a previous run.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	store.NoteWrite(ctx)
 	var last error
 	for attempt := 0; attempt < s.maxAttempts; attempt++ {
 		if attempt > 0 {

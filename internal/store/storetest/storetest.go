@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ func Run(t *testing.T, newDB Backend) {
 		{"Durability", testDurability},
 		{"Closed", testClosed},
 		{"ContextCancelled", testContext},
+		{"WriteNote", testWriteNote},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDB) })
@@ -788,4 +790,28 @@ func testContext(t *testing.T, newDB Backend) {
 		_, gerr := get(t, s, "t", "a")
 		errorIs(t, gerr, store.ErrNotFound)
 	}
+}
+
+var errNoteSentinel = errors.New("rolled back on purpose")
+
+// testWriteNote: Update sets the flag of a WithWriteNote context, even when
+// it rolls back; View does not.
+func testWriteNote(t *testing.T, newDB Backend) {
+	s := fresh(t, newDB)
+	var viewed, rolledBack, wrote atomic.Bool
+	view(t, s, func(tx store.Tx) error { return nil })
+	ok(t, s.View(store.WithWriteNote(context.Background(), &viewed), func(tx store.Tx) error {
+		_, err := tx.Get("t", "k")
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}))
+	errorIs(t, s.Update(store.WithWriteNote(context.Background(), &rolledBack), func(tx store.Tx) error {
+		return errNoteSentinel
+	}), errNoteSentinel)
+	ok(t, s.Update(store.WithWriteNote(context.Background(), &wrote), func(tx store.Tx) error {
+		return tx.Put("t", "k", []byte("v"))
+	}))
+	equals(t, []bool{viewed.Load(), rolledBack.Load(), wrote.Load()}, []bool{false, true, true})
 }
