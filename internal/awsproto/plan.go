@@ -17,6 +17,11 @@ type shapePlan struct {
 	enum      map[string]struct{}
 	enumText  string   // "[A, B, C]"
 	pathNames []string // structures: lower-camel member names, as validation paths spell them
+	// constraints are all the shape's constraints, as a message about the
+	// elements of a list or map lists them: "Member must have length less
+	// than or equal to 128, Member must have length greater than or equal
+	// to 1, Member must satisfy regular expression pattern: [a-z]+".
+	constraints string
 }
 
 var plans sync.Map // *Shape → *shapePlan
@@ -36,6 +41,7 @@ func planOf(s *Shape) *shapePlan {
 		}
 		p.enumText = "[" + strings.Join(s.Enum, ", ") + "]"
 	}
+	p.constraints = constraintsText(s, p.enumText)
 	if s.Kind == KindStructure {
 		p.pathNames = make([]string, len(s.Members))
 		for i, m := range s.Members {
@@ -44,6 +50,32 @@ func planOf(s *Shape) *shapePlan {
 	}
 	actual, _ := plans.LoadOrStore(s, p)
 	return actual.(*shapePlan)
+}
+
+// constraintsText lists every constraint of s in the order AWS's messages
+// list them (maximum before minimum, then the pattern and the enum).
+func constraintsText(s *Shape, enumText string) string {
+	var out []string
+	word := "length"
+	switch s.Kind {
+	case KindInteger, KindLong, KindFloat, KindDouble:
+		word = "value"
+	case KindStructure, KindBoolean, KindTimestamp, KindDocument:
+		return ""
+	}
+	if s.Max != nil {
+		out = append(out, "Member must have "+word+" less than or equal to "+num(*s.Max))
+	}
+	if s.Min != nil {
+		out = append(out, "Member must have "+word+" greater than or equal to "+num(*s.Min))
+	}
+	if s.Kind == KindString && s.Pattern != "" {
+		out = append(out, "Member must satisfy regular expression pattern: "+s.Pattern)
+	}
+	if s.Kind == KindString && enumText != "" {
+		out = append(out, "Member must satisfy enum value set: "+enumText)
+	}
+	return strings.Join(out, ", ")
 }
 
 // LowerCamel lowers the first letter of name: AWS validation messages name

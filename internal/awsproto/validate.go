@@ -2,6 +2,7 @@ package awsproto
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,10 +15,21 @@ import (
 // violations in AWS's words, in model order ("Value null at 'keyId' failed to
 // satisfy constraint: Member must not be null"), or nil.
 //
-// Paths name members in lower camel case; structure elements of lists are
-// "tags.1.member.key" (1-based). Constraints on scalar list elements and on
-// map keys and values are reported once per list or map, as AWS does:
-// "Member must satisfy constraint: [...]", "Map keys must satisfy constraint: [...]".
+// A list of scalars, a map's keys and a map's scalar values are checked as
+// a whole: when any element breaks a constraint, the message names the
+// list or map and every constraint of the element's shape, broken or not,
+// in AWS's order (maximum, minimum, pattern, enum):
+// "Value '{Creator=a,b}' at 'tags' failed to satisfy constraint: Map value
+// must satisfy constraint: [Member must have length less than or equal to
+// 256, Member must have length greater than or equal to 0, Member must
+// satisfy regular expression pattern: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$]"
+// (Lambda's TagResource, when only the pattern is broken).
+//
+// Paths name members in lower camel case and join them with dots, as AWS
+// does for every protocol: a member of a nested structure is
+// "policy.statement", a member of the structure elements of a list
+// "tags.1.member.key" (1-based), and a member of the structure values of a
+// map "requestItems.Table.member.keys" (the entry's key, then "member").
 // The value of a sensitive member is never echoed ("Value at 'plaintext' ...").
 func Validate(s *Shape, v reflect.Value) []string {
 	var vs validator
@@ -126,36 +138,38 @@ func (vs *validator) value(s *Shape, v reflect.Value, path string) {
 		if !hasConstraints(el) {
 			return
 		}
-		var inner []string
 		for i := 0; i < n; i++ {
-			inner = appendUnique(inner, scalarViolations(el, v.Index(i)))
-		}
-		if len(inner) > 0 {
-			vs.add(render(s, v), path, "Member must satisfy constraint: ["+strings.Join(inner, ", ")+"]")
+			if len(scalarViolations(el, v.Index(i))) > 0 {
+				vs.add(render(s, v), path, "Member must satisfy constraint: ["+planOf(el).constraints+"]")
+				break
+			}
 		}
 	case KindMap:
 		vs.length(s, v.Len(), v, path)
 		ks, vsh := s.Key.Shape, s.Value.Shape
 		checkKeys, checkVals := hasConstraints(ks), hasConstraints(vsh) && vsh.Kind != KindStructure
-		var keyInner, valInner []string
+		var badKey, badVal bool
 		if checkKeys || checkVals || vsh.Kind == KindStructure {
-			it := v.MapRange()
-			for it.Next() {
-				if checkKeys {
-					keyInner = appendUnique(keyInner, scalarViolations(ks, it.Key()))
+			// In key order, so that the messages do not depend on Go's
+			// map iteration order.
+			keys := v.MapKeys()
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+			for _, k := range keys {
+				if checkKeys && !badKey {
+					badKey = len(scalarViolations(ks, k)) > 0
 				}
 				if vsh.Kind == KindStructure {
-					vs.structure(vsh, it.Value(), path+"."+it.Key().String()+".")
-				} else if checkVals {
-					valInner = appendUnique(valInner, scalarViolations(vsh, it.Value()))
+					vs.structure(vsh, v.MapIndex(k), path+"."+k.String()+".member.")
+				} else if checkVals && !badVal {
+					badVal = len(scalarViolations(vsh, v.MapIndex(k))) > 0
 				}
 			}
 		}
-		if len(keyInner) > 0 {
-			vs.add(render(s, v), path, "Map keys must satisfy constraint: ["+strings.Join(keyInner, ", ")+"]")
+		if badKey {
+			vs.add(render(s, v), path, "Map keys must satisfy constraint: ["+planOf(ks).constraints+"]")
 		}
-		if len(valInner) > 0 {
-			vs.add(render(s, v), path, "Map value must satisfy constraint: ["+strings.Join(valInner, ", ")+"]")
+		if badVal {
+			vs.add(render(s, v), path, "Map value must satisfy constraint: ["+planOf(vsh).constraints+"]")
 		}
 	default:
 		for _, c := range scalarViolations(s, v) {
@@ -180,19 +194,6 @@ func hasConstraints(s *Shape) bool {
 		return s.Min != nil || s.Max != nil
 	}
 	return s.Min != nil || s.Max != nil || s.Pattern != "" || len(s.Enum) > 0
-}
-
-func appendUnique(dst, src []string) []string {
-outer:
-	for _, s := range src {
-		for _, d := range dst {
-			if d == s {
-				continue outer
-			}
-		}
-		dst = append(dst, s)
-	}
-	return dst
 }
 
 // scalarViolations lists the constraints v (a scalar, or a nested

@@ -34,13 +34,19 @@ type variant struct {
 	// invalid variants: the validation clause AWS words for it ("" when
 	// only the code can be checked, as for a wrong type).
 	clause string
+	// invalid variants: the error code the protocol answers, when only
+	// one will do (SerializationException for a value the json protocols
+	// cannot read as its type); "" for any declared or common code.
+	code string
 }
 
 // variants generates the requests of op: the minimal and full valid
 // inputs, the minimal input through the SDK, and one invalid input per
 // required member (missing), per kind of constraint it can break on a
 // top-level member (too long, not an enum value, out of range, not matching
-// the pattern) and one of the wrong type.
+// the pattern) and one of the wrong type; then the same inside the input's
+// structures, lists and maps, and broken timestamps and blobs
+// (siteVariants).
 func variants(h *harness, op *awsproto.Operation) []variant {
 	vs := []variant{{name: "minimal", kind: valid}, {name: "full", kind: valid, full: true}, {name: "sdk", kind: viaSDK}}
 	if op.Input == nil {
@@ -113,9 +119,13 @@ func variants(h *harness, op *awsproto.Operation) []variant {
 		typ = true
 		in := base()
 		in[m.Name] = raw
-		vs = append(vs, variant{name: "wrong-type:" + m.Name, kind: invalid, input: in})
+		code := ""
+		if op.Service.Protocol != "query" {
+			code = awsproto.CodeSerialization
+		}
+		vs = append(vs, variant{name: "wrong-type:" + m.Name, kind: invalid, input: in, code: code})
 	}
-	return vs
+	return append(vs, siteVariants(h, op)...)
 }
 
 // wrongType is a value of the wrong type for a member of kind k: in the
@@ -154,7 +164,8 @@ type result struct {
 	status  int
 	code    string
 	why     string
-	noSDK   bool // the SDK could not be given this input (a union): not judged by it
+	noSDK   bool   // the SDK could not be given this input (a union): not judged by it
+	message string // invalid variants: the error message, for CONFORMANCE_VERBOSE
 }
 
 // run sends one variant and checks the answer.
@@ -173,7 +184,7 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 		if err != nil {
 			return fail("send: %v", err)
 		}
-		r.status, r.code = x.status, x.resp.Code
+		r.status, r.code, r.message = x.status, x.resp.Code, x.resp.Message
 		switch {
 		case x.status >= 500:
 			return fail("%d %s: %s", x.status, x.resp.Code, x.resp.Message)
@@ -183,6 +194,8 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 			return fail("error body: %s", strings.Join(x.resp.Problems, "; "))
 		case !declared(op, x.resp.Code):
 			return fail("error code %s is neither declared by the model nor common (%s)", x.resp.Code, x.resp.Message)
+		case v.code != "" && x.resp.Code != v.code:
+			return fail("code %s, want %s (%s)", x.resp.Code, v.code, x.resp.Message)
 		}
 		if len(changed) > 0 {
 			return fail("state changed after a refused request: %s", strings.Join(changed, ", "))
@@ -359,6 +372,7 @@ func TestConformance(t *testing.T) {
 	type tally struct{ total, pass, known, ok2xx, valid, noSDK int }
 	per := map[string]*tally{}
 	var failures, knownSeen, refused []string
+	verbose := os.Getenv("CONFORMANCE_VERBOSE") != ""
 	for _, op := range ops {
 		key := op.Service.Name + "." + op.Name
 		tl := per[op.Service.Name]
@@ -368,6 +382,9 @@ func TestConformance(t *testing.T) {
 		}
 		for _, v := range variants(h, op) {
 			r := h.run(op, v)
+			if verbose {
+				t.Logf("%s.%s/%s: ok=%v %d %s %s%s", op.Service.Name, op.Name, v.name, r.ok, r.status, r.code, r.why, r.message)
+			}
 			tl.total++
 			if r.noSDK {
 				tl.noSDK++

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -172,11 +171,11 @@ func scalarText(s *awsproto.Shape, v any, format string) string {
 		}
 		switch format {
 		case "unixTimestamp":
-			return strconv.FormatInt(x.Unix(), 10)
+			return epochText(x)
 		case "rfc822":
 			return x.UTC().Format(http.TimeFormat)
 		}
-		return x.UTC().Format("2006-01-02T15:04:05Z")
+		return x.UTC().Format("2006-01-02T15:04:05.999999999Z")
 	}
 	return fmt.Sprint(v)
 }
@@ -238,13 +237,25 @@ func jsonValue(s *awsproto.Shape, v any) any {
 		case "rfc822":
 			return t.UTC().Format(http.TimeFormat)
 		}
-		f := float64(t.UnixNano()) / 1e9
-		if f == math.Trunc(f) {
-			return int64(f)
-		}
-		return f
+		return json.Number(epochText(t))
 	}
 	return v // string, numbers, bool; []byte renders as base64
+}
+
+// epochText writes t as epoch seconds with the fraction, to the
+// millisecond, as the SDKs send it ("1767225600.25"). Exact: dividing
+// UnixNano by 1e9 in floating point would send 1767225600.2499998.
+func epochText(t time.Time) string {
+	ms := t.UnixMilli()
+	sec, frac := ms/1000, ms%1000
+	if frac < 0 {
+		sec, frac = sec-1, frac+1000
+	}
+	s := strconv.FormatInt(sec, 10)
+	if frac == 0 {
+		return s
+	}
+	return strings.TrimRight(s+"."+fmt.Sprintf("%03d", frac), "0")
 }
 
 // restJSON lays the input out as rest-json does: labels in the path,

@@ -684,7 +684,9 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 		case "kms.GranteePrincipal", "kms.RetiringPrincipal":
 			return "arn:aws:iam::" + acct + ":root", true
 		case "kms.ExpirationModel":
-			return "KEY_MATERIAL_DOES_NOT_EXPIRE", true
+			// The full input carries a ValidTo (a generated timestamp,
+			// in the future), which only expiring material may have.
+			return "KEY_MATERIAL_EXPIRES", true
 		case "secretsmanager.ResourcePolicy":
 			return resourcePolicy(acct), true
 		case "secretsmanager.SecretString":
@@ -731,6 +733,8 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 		case "iam.AccountAlias":
 			return "cf-alias-" + salt(), true
 		case "kms.ReplicaRegion", "kms.PrimaryRegion":
+			return replicaRegion, true
+		case "secretsmanager.Region": // ReplicaRegionType: a Region to replicate a secret to
 			return replicaRegion, true
 		case "kms.PublicKey":
 			return materials().ecdhPub, true

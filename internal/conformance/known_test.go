@@ -68,6 +68,10 @@ var rejections = map[string]string{
 	"secretsmanager.PutSecretValue": "InvalidRequestException",
 	// RemoveFromVersionId, MoveToVersionId, or both.
 	"secretsmanager.UpdateSecretVersionStage": "InvalidParameterException",
+	// Only a replica is promoted, in its own Region; the fixture's secret
+	// is the primary, in the Region the harness calls (us-east-1): "The
+	// secret … is not a replica secret."
+	"secretsmanager.StopReplicationToReplica": "InvalidParameterException",
 
 	// "Roles may not be assumed by root accounts."
 	"sts.AssumeRole": "AccessDenied",

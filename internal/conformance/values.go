@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rampart/rampart/internal/awsproto"
 )
@@ -130,11 +131,20 @@ func (g *Gen) Value(s *awsproto.Shape, full bool, depth int) (any, bool) {
 		}
 		return b, true
 	case awsproto.KindTimestamp:
-		return nil, false // inputs with timestamps are filters; leave them out
+		return Timestamp(), true
 	case awsproto.KindDocument:
 		return map[string]any{}, true
 	}
 	return nil, false
+}
+
+// Timestamp is the value of generated timestamps: thirty days ahead (an
+// expiry, such as KMS's ValidTo, must lie in the future), on a quarter
+// second, so that every protocol's form carries a fraction (epoch seconds
+// 1767225600.25 in the json protocols, 2026-01-01T00:00:00.25Z in query;
+// an HTTP date in a rest-json header has none).
+func Timestamp() time.Time {
+	return time.Now().UTC().Add(30 * 24 * time.Hour).Truncate(time.Second).Add(250 * time.Millisecond)
 }
 
 // seed is the preferred text of the next string: "cf" (conformance), the

@@ -259,7 +259,7 @@ func TestDecode(t *testing.T) {
 		"nested list": {target: "TrentService.CreateKey", body: `{"Tags":[{"TagKey":"a","TagValue":"b"},{"TagKey":""}]}`, in: &CreateKeyInput{}, code: "ValidationException",
 			message: "2 validation errors detected: Value '' at 'tags.2.member.tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1; Value null at 'tags.2.member.tagValue' failed to satisfy constraint: Member must not be null"},
 		"scalar list": {target: "TrentService.Encrypt", body: `{"KeyId":"k","Plaintext":"eA==","GrantTokens":["", "ok"]}`, in: &EncryptInput{}, code: "ValidationException",
-			message: "1 validation error detected: Value '[, ok]' at 'grantTokens' failed to satisfy constraint: Member must satisfy constraint: [Member must have length greater than or equal to 1]"},
+			message: "1 validation error detected: Value '[, ok]' at 'grantTokens' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 8192, Member must have length greater than or equal to 1]"},
 		"map": {target: "TrentService.Encrypt", body: `{"KeyId":"k","Plaintext":"eA==","EncryptionContext":{"a":"b"},"GrantTokens":[]}`, in: &EncryptInput{},
 			want: &EncryptInput{KeyId: aws.String("k"), Plaintext: []byte("x"), EncryptionContext: map[string]string{"a": "b"}, GrantTokens: []string{}}},
 		"deep": {target: "TrentService.ListKeys", body: `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, in: &ListKeysInput{}, code: "SerializationException"},
@@ -303,5 +303,69 @@ func TestEncodeError(t *testing.T) {
 	}
 	if got := awsjson.New().CommonCode(awsproto.CodeInvalidClientTokenID); got != "UnrecognizedClientException" {
 		t.Fatal(got)
+	}
+}
+
+type ImportKeyMaterialInput struct {
+	KeyId                *string
+	ImportToken          []byte
+	EncryptedKeyMaterial []byte
+	ValidTo              *time.Time
+	ExpirationModel      string
+}
+
+// Timestamps travel in the json protocols as epoch seconds, a JSON number
+// with an optional fraction (what the SDKs send); the decoder also takes
+// the exponent form some encoders write and, leniently, the string forms.
+// Anything else is a SerializationException, and a blob that is not base64
+// likewise, worded as Coral words it.
+func TestDecodeTimestampsAndBlobs(t *testing.T) {
+	svc := kmsService()
+	modeltest.BindOp(svc.Operation("ImportKeyMaterial"), ImportKeyMaterialInput{}, nil)
+	const prefix = `{"KeyId":"k","ImportToken":"dG9r","EncryptedKeyMaterial":"a2V5","ValidTo":`
+	for body, want := range map[string]time.Time{
+		`1700000000`:                  time.Unix(1700000000, 0),
+		`1700000000.25`:               time.Unix(1700000000, 250000000),
+		`1700000000.123`:              time.Unix(1700000000, 123000000),
+		`1.7000000001e9`:              time.Unix(1700000000, 100000000),
+		`-1.5`:                        time.Unix(-2, 500000000),
+		`"1700000000"`:                time.Unix(1700000000, 0),
+		`"2023-11-14T22:13:20Z"`:      time.Unix(1700000000, 0),
+		`"2023-11-14T22:13:20.5Z"`:    time.Unix(1700000000, 500000000),
+		`"2023-11-14T23:13:20+01:00"`: time.Unix(1700000000, 0),
+	} {
+		var in ImportKeyMaterialInput
+		if err := decode(t, svc, "TrentService.ImportKeyMaterial", "application/x-amz-json-1.1", prefix+body+"}", &in); err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if in.ValidTo == nil || !in.ValidTo.Equal(want) || in.ValidTo.Location() != time.UTC {
+			t.Errorf("%s: got %v, want %v", body, in.ValidTo, want.UTC())
+		}
+		if string(in.ImportToken) != "tok" || string(in.EncryptedKeyMaterial) != "key" {
+			t.Errorf("%s: blobs %q %q", body, in.ImportToken, in.EncryptedKeyMaterial)
+		}
+	}
+	for body, message := range map[string]string{
+		prefix + `"not-a-timestamp"}`: "Invalid timestamp value: not-a-timestamp",
+		prefix + `1e400}`:             "Invalid timestamp value: 1e400",
+		prefix + `99999999999999}`:    "Invalid timestamp value: 99999999999999",
+		prefix + `true}`:              "BOOLEAN_VALUE can not be converted to a Timestamp",
+		prefix + `{}}`:                "Start of structure or map found where not expected.",
+		`{"KeyId":"k","ImportToken":"Foo","EncryptedKeyMaterial":"a2V5"}`:  "'Foo' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+		`{"KeyId":"k","ImportToken":"!!!!","EncryptedKeyMaterial":"a2V5"}`: "'!!!!' can not be converted to a Blob: Base64 encoded value is invalid",
+	} {
+		err := decode(t, svc, "TrentService.ImportKeyMaterial", "application/x-amz-json-1.1", body, &ImportKeyMaterialInput{})
+		var e *awsproto.Error
+		if !errors.As(err, &e) || e.Code != "SerializationException" || e.Status != 400 || e.Message != message {
+			t.Errorf("%s: got %v, want SerializationException: %s", body, err, message)
+		}
+	}
+	// A sensitive blob is never echoed.
+	err := decode(t, svc, "TrentService.Encrypt", "application/x-amz-json-1.1", `{"KeyId":"k","Plaintext":"s3cret"}`, &EncryptInput{})
+	var e *awsproto.Error
+	if !errors.As(err, &e) || e.Code != "SerializationException" || strings.Contains(e.Message, "s3cret") ||
+		e.Message != "Value can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 6" {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -388,3 +388,50 @@ func TestEncodeXML(t *testing.T) {
 	}
 	_ = url.Values{}
 }
+
+// The query protocol carries timestamps as ISO 8601 text (with or without
+// fractional seconds); a member's timestampFormat overrides that. Text
+// that is no timestamp is refused with a 400 naming the parameter.
+func TestDecodeTimestamps(t *testing.T) {
+	type Window struct {
+		From  *time.Time
+		Until *time.Time
+	}
+	type In struct {
+		Start   *time.Time
+		Epoch   *time.Time
+		Windows []Window
+	}
+	ts := &awsproto.Shape{Name: "Timestamp", Kind: awsproto.KindTimestamp}
+	window := &awsproto.Shape{Name: "Window", Kind: awsproto.KindStructure, GoType: reflect.TypeOf(Window{}), Members: []*awsproto.Member{
+		{Name: "From", Shape: ts, Field: 0}, {Name: "Until", Shape: ts, Field: 1},
+	}}
+	in := &awsproto.Shape{Name: "In", Kind: awsproto.KindStructure, GoType: reflect.TypeOf(In{}), Members: []*awsproto.Member{
+		{Name: "Start", Shape: ts, Field: 0},
+		{Name: "Epoch", Shape: &awsproto.Shape{Name: "EpochTimestamp", Kind: awsproto.KindTimestamp, TimestampFormat: "unixTimestamp"}, Field: 1},
+		{Name: "Windows", Shape: &awsproto.Shape{Name: "Windows", Kind: awsproto.KindList, Member: &awsproto.Member{Shape: window}}, Field: 2},
+	}}
+	op := &awsproto.Operation{Name: "Look", Method: "POST", RequestURI: "/", Input: in}
+	svc := (&awsproto.Service{Name: "x", Protocol: "query", APIVersion: "2020-01-01", Operations: []*awsproto.Operation{op}}).Init()
+
+	form := url.Values{"Action": {"Look"}, "Version": {"2020-01-01"},
+		"Start": {"2023-11-14T22:13:20Z"}, "Epoch": {"1700000000.5"},
+		"Windows.member.1.From": {"2023-11-14T22:13:20.123Z"}, "Windows.member.1.Until": {"2023-11-14T23:13:20+01:00"}}
+	var got In
+	if _, err := call(t, svc, "POST", "/", form.Encode(), &got); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1700000000, 0).UTC()
+	if !got.Start.Equal(at) || !got.Epoch.Equal(at.Add(500*time.Millisecond)) || len(got.Windows) != 1 ||
+		!got.Windows[0].From.Equal(at.Add(123*time.Millisecond)) || !got.Windows[0].Until.Equal(at) || got.Start.Location() != time.UTC {
+		t.Fatalf("decoded %+v", got)
+	}
+
+	form.Set("Windows.member.1.From", "yesterday")
+	_, err := call(t, svc, "POST", "/", form.Encode(), &In{})
+	var e *awsproto.Error
+	if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidParameterValue" ||
+		e.Message != `Invalid value for parameter Windows.member.1.From: "yesterday" (expected a timestamp)` {
+		t.Fatalf("got %v", err)
+	}
+}

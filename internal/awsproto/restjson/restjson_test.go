@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -307,3 +308,63 @@ func TestSyntheticBindings(t *testing.T) {
 }
 
 type awsTime = time.Time
+
+// rest-json puts a timestamp where its binding says: an HTTP date in a
+// header, ISO 8601 in the query string and the URI, epoch seconds in the
+// body; a member's timestampFormat overrides each. A malformed one is a
+// SerializationException that names the parameter.
+func TestTimestampBindings(t *testing.T) {
+	type In struct {
+		At      *awsTime
+		Since   *awsTime
+		IsoHdr  *awsTime
+		After   *awsTime
+		Body    *awsTime
+		BodyISO *awsTime
+	}
+	ts := &awsproto.Shape{Name: "Timestamp", Kind: awsproto.KindTimestamp}
+	iso := &awsproto.Shape{Name: "IsoTimestamp", Kind: awsproto.KindTimestamp, TimestampFormat: "iso8601"}
+	in := &awsproto.Shape{Name: "In", Kind: awsproto.KindStructure, GoType: reflect.TypeOf(In{}), Members: []*awsproto.Member{
+		{Name: "At", Shape: ts, Field: 0, Location: "uri", LocationName: "at"},
+		{Name: "Since", Shape: ts, Field: 1, Location: "header", LocationName: "If-Modified-Since"},
+		{Name: "IsoHdr", Shape: iso, Field: 2, Location: "header", LocationName: "x-iso"},
+		{Name: "After", Shape: ts, Field: 3, Location: "querystring", LocationName: "after"},
+		{Name: "Body", Shape: ts, Field: 4},
+		{Name: "BodyISO", Shape: iso, Field: 5},
+	}}
+	op := &awsproto.Operation{Name: "Look", Method: "POST", RequestURI: "/look/{at}", Input: in}
+	svc := (&awsproto.Service{Name: "x", Protocol: "rest-json", Operations: []*awsproto.Operation{op}}).Init()
+	p := restjson.New()
+	send := func(after, since string) (*In, error) {
+		body := `{"Body":1700000000.25,"BodyISO":"2023-11-14T22:13:20.5Z"}`
+		r := httptest.NewRequest("POST", "/look/2023-11-14T22%3A13%3A20Z?after="+url.QueryEscape(after), strings.NewReader(body))
+		r.Header.Set("If-Modified-Since", since)
+		r.Header.Set("X-Iso", "2023-11-14T22:13:20Z")
+		req := &awsproto.Request{HTTP: r, Body: []byte(body)}
+		o, err := p.Operation(svc, req)
+		if err != nil {
+			return nil, err
+		}
+		var v In
+		return &v, p.Decode(o, req, &v)
+	}
+	got, err := send("2023-11-14T22:13:20.123Z", "Tue, 14 Nov 2023 22:13:20 GMT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1700000000, 0).UTC()
+	if !got.At.Equal(at) || !got.Since.Equal(at) || !got.IsoHdr.Equal(at) || !got.After.Equal(at.Add(123*time.Millisecond)) ||
+		!got.Body.Equal(at.Add(250*time.Millisecond)) || !got.BodyISO.Equal(at.Add(500*time.Millisecond)) {
+		t.Fatalf("decoded %+v", got)
+	}
+	for _, tc := range []struct{ after, since, message string }{
+		{"soon", "Tue, 14 Nov 2023 22:13:20 GMT", `Invalid value for query parameter "after": expected a timestamp`},
+		{"2023-11-14T22:13:20Z", "last tuesday", `Invalid value for header "If-Modified-Since": expected a timestamp`},
+	} {
+		_, err := send(tc.after, tc.since)
+		var e *awsproto.Error
+		if !errors.As(err, &e) || e.Code != "SerializationException" || e.Status != 400 || e.Message != tc.message {
+			t.Errorf("%+v: got %v", tc, err)
+		}
+	}
+}

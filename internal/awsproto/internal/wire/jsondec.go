@@ -270,7 +270,7 @@ func (d *jsonDecoder) value(s *awsproto.Shape, v reflect.Value) error {
 		b := make([]byte, base64.StdEncoding.DecodedLen(len(str)))
 		n, derr := base64.StdEncoding.Decode(b, str)
 		if derr != nil {
-			return JSONError("Base64 encoded value is invalid.")
+			return JSONError(badBase64(s, str))
 		}
 		v.SetBytes(b[:n])
 	case awsproto.KindDocument:
@@ -283,6 +283,21 @@ func (d *jsonDecoder) value(s *awsproto.Shape, v reflect.Value) error {
 		return d.skip()
 	}
 	return nil
+}
+
+// badBase64 words a blob that is not base64 as Coral does ("'Foo' can
+// not be converted to a Blob: Base64 encoded length is expected a multiple
+// of 4 bytes but found: 3"), without echoing a sensitive value.
+func badBase64(s *awsproto.Shape, str []byte) string {
+	what := "Value"
+	if !s.Sensitive {
+		what = "'" + truncate(str) + "'"
+	}
+	reason := "Base64 encoded value is invalid"
+	if len(str)%4 != 0 {
+		reason = "Base64 encoded length is expected a multiple of 4 bytes but found: " + strconv.Itoa(len(str))
+	}
+	return what + " can not be converted to a Blob: " + reason
 }
 
 func truncate(b []byte) string {

@@ -164,6 +164,16 @@ func parseEpoch(s string) (time.Time, bool) {
 	if s == "" || len(s) > 32 {
 		return time.Time{}, false
 	}
+	if strings.ContainsAny(s, "eE") {
+		// A JSON number in exponent form (1.7e9), as some JSON encoders
+		// write large floats: exact to the microsecond.
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || f > 253402300799 || f < -62135596800 {
+			return time.Time{}, false
+		}
+		sec := math.Floor(f)
+		return time.Unix(int64(sec), int64(math.Round((f-sec)*1e6))*1e3).UTC(), true
+	}
 	sec, frac, _ := strings.Cut(s, ".")
 	n, err := strconv.ParseInt(sec, 10, 64)
 	if err != nil || n > 253402300799 || n < -62135596800 {
