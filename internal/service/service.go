@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/rampart/rampart/internal/authz"
@@ -30,12 +31,46 @@ type Call struct {
 	// Authz decides authorization requests; handlers use it for checks
 	// beyond their rule (iam:PassRole, a second resource).
 	Authz authz.Checker
+
+	// What the rule's Resource step found, and the input it found it for
+	// (see [Keep] and [Found]).
+	found    any
+	foundFor any
 }
 
 // Request returns an authorization request for action by the caller,
 // carrying the call's context (source IP, TLS, region, time).
 func (c *Call) Request(action string) *authz.Request {
 	return &authz.Request{Principal: c.Principal, Action: action, SourceIP: c.SourceIP, UserAgent: c.UserAgent, Secure: c.Secure, Region: c.Region, Time: c.Now}
+}
+
+// Keep records v, what the Resource step of a rule found for in (a KMS
+// key's cache entry, a secret), so that the rule's Context step and the
+// handler reuse it instead of looking it up again. A later Keep replaces
+// it; [Handle] forgets it before each authorization.
+//
+// What is kept must be an immutable snapshot (a cache entry that a
+// change replaces rather than modifies), and it is only as fresh as the
+// authorization: a handler may use it in place of a read-only lookup,
+// which then sees the resource exactly as authorization did. A handler
+// that changes the resource must still read it inside its store
+// transaction (at most using the kept value as a hint that the
+// transaction re-validates).
+func Keep[I any](c *Call, in *I, v any) {
+	c.found, c.foundFor = v, in
+}
+
+// Found returns what the Resource step kept for in when it is a T: ok is
+// false when nothing was kept, when it was kept for another input (a
+// handler called on an input its rule did not authorize, an operation
+// calling another's code with the same call) or when it is not a T. The
+// caller then looks the resource up itself.
+func Found[T, I any](c *Call, in *I) (v T, ok bool) {
+	if c == nil || c.foundFor != any(in) {
+		return v, false
+	}
+	v, ok = c.found.(T)
+	return v, ok
 }
 
 type callKey struct{}
@@ -67,10 +102,13 @@ type Rule[I any] struct {
 	// resource carries a policy or tags that authorization needs (key
 	// policies, secret policies, trust policies, aws:ResourceTag/…). An
 	// error (NotFoundException…) is returned to the caller as it is. It
-	// overrides Resources.
+	// overrides Resources. What it found it may [Keep] for the Context
+	// step and the handler, which get it back with [Found].
 	Resource func(ctx context.Context, c *Call, in *I) (*authz.Resource, error)
 	// Context adds the operation's own condition keys to the request
-	// (kms:EncryptionContextKeys, aws:RequestTag/…, aws:TagKeys…).
+	// (kms:EncryptionContextKeys, aws:RequestTag/…, aws:TagKeys…). The
+	// authorizer lower-cases key names (condition keys are
+	// case-insensitive): names given in lower case cost no copy.
 	Context func(c *Call, in *I, keys map[string][]string)
 }
 
@@ -132,7 +170,9 @@ func Handle[I, O any](r *Registry, op *awsproto.Operation, fn func(ctx context.C
 			return out, nil
 		},
 	}
+	var keysHint atomic.Int32 // the most condition keys rule.Context has set
 	h.Authorize = func(ctx context.Context, c *Call, in any) error {
+		c.found, c.foundFor = nil, nil
 		if rule.NoPermission {
 			return nil
 		}
@@ -150,13 +190,24 @@ func Handle[I, O any](r *Registry, op *awsproto.Operation, fn func(ctx context.C
 			}
 		}
 		if rule.Context != nil {
-			req.Keys = map[string][]string{}
+			// Sized for as many keys as the operation has set before (up
+			// to maxKeysHint: one request with many tags does not make
+			// every later one allocate for them), so that the map is
+			// allocated once and does not grow while the rule fills it.
+			hint := int(keysHint.Load())
+			req.Keys = make(map[string][]string, hint)
 			rule.Context(c, in.(*I), req.Keys)
+			if n := len(req.Keys); n > hint && n <= maxKeysHint {
+				keysHint.Store(int32(n))
+			}
 		}
 		return c.Authz.Authorize(ctx, req)
 	}
 	r.handlers[op] = h
 }
+
+// maxKeysHint bounds the size a rule's condition-key map is made with.
+const maxKeysHint = 24
 
 func checkType[T any](op *awsproto.Operation, s *awsproto.Shape, what string) {
 	got := reflect.TypeFor[T]()

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/awsproto"
@@ -38,13 +40,14 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 					return nil, err
 				}
 			}
-			e, _, err := s.resolve(ctx, c, deref(op.keyID(in)), op.alias)
+			e, ref, err := s.resolve(ctx, c, deref(op.keyID(in)), op.alias)
 			if err != nil {
 				return nil, err
 			}
 			if err := sameAccount(c, e, op.action); err != nil {
 				return nil, err
 			}
+			keepKey(c, in, e, ref)
 			var ec map[string]string
 			if op.encCtx != nil {
 				ec = op.encCtx(in)
@@ -52,9 +55,12 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 			return s.resource(c, e, op.action, op.grantOp, ec), nil
 		},
 		Context: func(c *service.Call, in *I, k map[string][]string) {
-			e, ref, err := s.resolve(context.Background(), c, deref(op.keyID(in)), op.alias)
-			if err != nil {
-				return
+			e, ref, ok := foundKey(c, in)
+			if !ok {
+				var err error
+				if e, ref, err = s.resolve(context.Background(), c, deref(op.keyID(in)), op.alias); err != nil {
+					return
+				}
 			}
 			keyContext(c, e, ref, k)
 			if op.encCtx != nil {
@@ -65,6 +71,38 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 			}
 		},
 	}
+}
+
+// keyFound is what a rule's Resource step keeps (service.Keep) when the
+// request named its key through an alias, which kms:RequestAlias needs;
+// otherwise it keeps the *keyEntry alone, which costs no allocation.
+type keyFound struct {
+	e   *keyEntry
+	ref keyRef
+}
+
+// keepKey hands the key the rule resolved for in to the Context step and
+// the handler. An entry is an immutable snapshot of the key (a change
+// replaces it in the cache), so a read-only handler that uses it sees the
+// key exactly as authorization did.
+func keepKey[I any](c *service.Call, in *I, e *keyEntry, ref keyRef) {
+	if ref.alias == "" {
+		service.Keep(c, in, e)
+		return
+	}
+	service.Keep(c, in, &keyFound{e: e, ref: ref})
+}
+
+// foundKey returns what keepKey kept for in; ok is false when the rule
+// kept nothing for it (the caller then resolves the key itself).
+func foundKey[I any](c *service.Call, in *I) (*keyEntry, keyRef, bool) {
+	if e, ok := service.Found[*keyEntry](c, in); ok {
+		return e, keyRef{account: e.rec.Account, region: e.rec.Region, id: e.rec.ID}, true
+	}
+	if f, ok := service.Found[*keyFound](c, in); ok {
+		return f.e, f.ref, true
+	}
+	return nil, keyRef{}, false
 }
 
 // crossAccount are the actions a principal of another account may perform
@@ -99,16 +137,17 @@ func sameAccount(c *service.Call, e *keyEntry, action string) error {
 // allows the caller this operation, the key policy handed to the
 // authorizer carries one more statement allowing exactly that.
 func (s *Service) resource(c *service.Call, e *keyEntry, action string, op kmsapi.GrantOperation, ec map[string]string) *authz.Resource {
-	r := &authz.Resource{ARN: e.arn, Account: e.rec.Account, Policy: e.policy, PolicyKind: "key", Tags: e.tags}
 	if op == "" || len(e.grants) == 0 || c.Principal == nil {
-		return r
+		return e.res // shared: the authorizer only reads it
 	}
 	if g := matchGrant(e.grants, c.Principal, op, ec); g != nil {
 		if p, err := e.grantPolicy(g, c.Principal.ARN, action); err == nil {
+			r := *e.res
 			r.Policy = p
+			return &r
 		}
 	}
-	return r
+	return e.res
 }
 
 // matchGrant returns a grant on the key that lets p perform op with the
@@ -187,27 +226,22 @@ func (e *keyEntry) grantPolicy(g *grantRecord, caller, action string) ([]byte, e
 }
 
 // keyContext fills the condition keys every operation on a key has
-// ("AWS KMS condition keys" in the KMS Developer Guide).
+// ("AWS KMS condition keys" in the KMS Developer Guide). Names are in
+// lower case (see service.Rule.Context); the values that follow from the
+// key alone are the entry's, shared read-only.
 func keyContext(c *service.Call, e *keyEntry, ref keyRef, k map[string][]string) {
 	if c.Principal != nil {
-		k["kms:CallerAccount"] = []string{c.Principal.Account}
-	}
-	k["kms:KeySpec"] = []string{string(e.rec.Spec)}
-	k["kms:CustomerMasterKeySpec"] = []string{string(e.rec.Spec)}
-	k["kms:KeyUsage"] = []string{string(e.rec.Usage)}
-	k["kms:KeyOrigin"] = []string{string(e.rec.Origin)}
-	k["kms:MultiRegion"] = []string{"false"}
-	if e.rec.MultiRegion {
-		k["kms:MultiRegion"] = []string{"true"}
-		if cfg := multiRegionConfiguration(e.rec); cfg != nil {
-			k["kms:MultiRegionKeyType"] = []string{string(cfg.MultiRegionKeyType)}
+		if c.Principal.Account == e.rec.Account && e.ownAccount != nil {
+			k["kms:calleraccount"] = e.ownAccount
+		} else {
+			k["kms:calleraccount"] = []string{c.Principal.Account}
 		}
 	}
-	if ref.alias != "" {
-		k["kms:RequestAlias"] = []string{ref.alias}
+	for _, ck := range e.staticKeys {
+		k[ck.name] = ck.values
 	}
-	if len(e.aliases) > 0 {
-		k["kms:ResourceAliases"] = e.aliases
+	if ref.alias != "" {
+		k["kms:requestalias"] = []string{ref.alias}
 	}
 }
 
@@ -217,14 +251,44 @@ func encryptionContextKeys(ec map[string]string, k map[string][]string) {
 	if len(ec) == 0 {
 		return
 	}
-	names := make([]string, 0, len(ec))
-	for n, v := range ec {
+	// One array for the names and the values: names first, then one
+	// single-valued slice per pair.
+	all := make([]string, 2*len(ec))
+	names, values := all[:0:len(ec)], all[len(ec):]
+	for n := range ec {
 		names = append(names, n)
-		k["kms:EncryptionContext:"+n] = []string{v}
 	}
-	sort.Strings(names)
-	k["kms:EncryptionContextKeys"] = names
+	slices.Sort(names)
+	for i, n := range names {
+		values[i] = ec[n]
+		k[encryptionContextKey(n)] = values[i : i+1 : i+1]
+	}
+	k["kms:encryptioncontextkeys"] = names
 }
+
+// encryptionContextKey is the condition key kms:EncryptionContext:<name>
+// in lower case, as the authorizer reads it. Applications use few
+// context names, so the keys of up to maxContextKeyNames of them are
+// kept rather than built for every request.
+func encryptionContextKey(name string) string {
+	if v, ok := contextKeyNames.Load(name); ok {
+		return v.(string)
+	}
+	key := "kms:encryptioncontext:" + strings.ToLower(name)
+	if contextKeyCount.Load() < maxContextKeyNames {
+		if _, loaded := contextKeyNames.LoadOrStore(name, key); !loaded {
+			contextKeyCount.Add(1)
+		}
+	}
+	return key
+}
+
+const maxContextKeyNames = 1024
+
+var (
+	contextKeyNames sync.Map // context name → condition key
+	contextKeyCount atomic.Int32
+)
 
 func createKeyContext(c *service.Call, in *kmsapi.CreateKeyRequest, k map[string][]string) {
 	k["kms:CallerAccount"] = []string{c.Principal.Account}
@@ -268,8 +332,21 @@ func requestTags(tags []kmsapi.Tag, k map[string][]string) {
 	k["aws:TagKeys"] = names
 }
 
+// symmetricDefault is kms:EncryptionAlgorithm's value for symmetric
+// keys, shared read-only by every request.
+var symmetricDefault = []string{string(kmsapi.EncryptionAlgorithmSpecSymmetricDefault)}
+
 func symmetricAlgKey[I any](_ *service.Call, _ *I, _ *keyEntry, k map[string][]string) {
-	k["kms:EncryptionAlgorithm"] = []string{string(kmsapi.EncryptionAlgorithmSpecSymmetricDefault)}
+	k["kms:encryptionalgorithm"] = symmetricDefault
+}
+
+// encryptionAlgorithmKey sets kms:EncryptionAlgorithm to alg (SYMMETRIC_DEFAULT when empty).
+func encryptionAlgorithmKey(alg kmsapi.EncryptionAlgorithmSpec, k map[string][]string) {
+	if alg == "" || alg == kmsapi.EncryptionAlgorithmSpecSymmetricDefault {
+		k["kms:encryptionalgorithm"] = symmetricDefault
+		return
+	}
+	k["kms:encryptionalgorithm"] = []string{string(alg)}
 }
 
 func createGrantKeys(_ *service.Call, in *kmsapi.CreateGrantRequest, _ *keyEntry, k map[string][]string) {
@@ -319,20 +396,24 @@ func decryptRule(s *Service) service.Rule[kmsapi.DecryptRequest] {
 			if err := checkGrantTokens(in.GrantTokens); err != nil {
 				return nil, err
 			}
-			e, _, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.KeyId), in.EncryptionAlgorithm)
+			e, ref, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.KeyId), in.EncryptionAlgorithm)
 			if err != nil {
 				return nil, err
 			}
+			keepKey(c, in, e, ref)
 			return s.resource(c, e, "kms:Decrypt", kmsapi.GrantOperationDecrypt, in.EncryptionContext), nil
 		},
 		Context: func(c *service.Call, in *kmsapi.DecryptRequest, k map[string][]string) {
-			e, ref, err := s.decryptKey(context.Background(), c, in.CiphertextBlob, deref(in.KeyId), in.EncryptionAlgorithm)
-			if err != nil {
-				return
+			e, ref, ok := foundKey(c, in)
+			if !ok {
+				var err error
+				if e, ref, err = s.decryptKey(context.Background(), c, in.CiphertextBlob, deref(in.KeyId), in.EncryptionAlgorithm); err != nil {
+					return
+				}
 			}
 			keyContext(c, e, ref, k)
 			encryptionContextKeys(in.EncryptionContext, k)
-			k["kms:EncryptionAlgorithm"] = []string{string(encAlg(in.EncryptionAlgorithm))}
+			encryptionAlgorithmKey(in.EncryptionAlgorithm, k)
 		},
 	}
 }
@@ -346,23 +427,27 @@ func reEncryptRule(s *Service) service.Rule[kmsapi.ReEncryptRequest] {
 			if err := checkGrantTokens(in.GrantTokens); err != nil {
 				return nil, err
 			}
-			e, _, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm)
+			e, ref, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm)
 			if err != nil {
 				return nil, err
 			}
+			keepKey(c, in, e, ref)
 			return s.resource(c, e, "kms:ReEncryptFrom", kmsapi.GrantOperationReencryptfrom, in.SourceEncryptionContext), nil
 		},
 		Context: func(c *service.Call, in *kmsapi.ReEncryptRequest, k map[string][]string) {
-			e, ref, err := s.decryptKey(context.Background(), c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm)
-			if err != nil {
-				return
+			e, ref, ok := foundKey(c, in)
+			if !ok {
+				var err error
+				if e, ref, err = s.decryptKey(context.Background(), c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm); err != nil {
+					return
+				}
 			}
 			keyContext(c, e, ref, k)
 			encryptionContextKeys(in.SourceEncryptionContext, k)
-			k["kms:EncryptionAlgorithm"] = []string{string(encAlg(in.SourceEncryptionAlgorithm))}
-			k["kms:ReEncryptOnSameKey"] = []string{"false"}
+			encryptionAlgorithmKey(in.SourceEncryptionAlgorithm, k)
+			k["kms:reencryptonsamekey"] = []string{"false"}
 			if dst, _, err := s.resolve(context.Background(), c, deref(in.DestinationKeyId), true); err == nil && dst.rec.ID == e.rec.ID {
-				k["kms:ReEncryptOnSameKey"] = []string{"true"}
+				k["kms:reencryptonsamekey"] = []string{"true"}
 			}
 		},
 	}
@@ -374,7 +459,7 @@ func reEncryptRule(s *Service) service.Rule[kmsapi.ReEncryptRequest] {
 func (s *Service) authorize(ctx context.Context, c *service.Call, action string, e *keyEntry, ref keyRef, op kmsapi.GrantOperation, ec map[string]string, extra func(map[string][]string)) error {
 	req := c.Request(action)
 	req.Resource = s.resource(c, e, action, op, ec)
-	req.Keys = map[string][]string{}
+	req.Keys = make(map[string][]string, 16)
 	keyContext(c, e, ref, req.Keys)
 	encryptionContextKeys(ec, req.Keys)
 	if extra != nil {
@@ -386,6 +471,9 @@ func (s *Service) authorize(ctx context.Context, c *service.Call, action string,
 // denied turns an authorizer's refusal into KMS's AccessDeniedException
 // (handlers' own checks; the server does this for rules).
 func denied(err error) error {
+	if err == nil {
+		return nil
+	}
 	var d *authz.Denied
 	if errors.As(err, &d) {
 		return accessDenied(d.Message)

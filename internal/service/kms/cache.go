@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/store"
 
 	kmsapi "github.com/rampart/rampart/internal/api/kms"
@@ -30,15 +31,42 @@ type keyEntry struct {
 	// (kms:ResourceAliases).
 	aliases []string
 
-	aeads   map[string]cipher.AEAD // symmetric: by material id
-	current string                 // current material id
-	signer  crypto.Signer          // asymmetric: the private key
-	pubDER  []byte                 // asymmetric: SubjectPublicKeyInfo
-	hmacKey []byte                 // HMAC keys
+	aeads   map[string]*keyMaterial // symmetric: by material id
+	current string                  // current material id
+	signer  crypto.Signer           // asymmetric: the private key
+	pubDER  []byte                  // asymmetric: SubjectPublicKeyInfo
+	hmacKey []byte                  // HMAC keys
+
+	// header is the ciphertext blob header of the current material
+	// (format, key id, account, material id), ready to copy; headerOK
+	// when the key is symmetric and has material. See ciphertext.go.
+	header   [blobHeader]byte
+	headerOK bool
 
 	// grantPolicies caches, per grant, caller and action, the key policy
 	// extended with the grant's allow statement.
 	grantPolicies sync.Map
+
+	// What authorization needs of the key, built once with the entry and
+	// shared read-only by every request (see auth.go): the resource when
+	// no grant extends the key policy, the condition keys that follow
+	// from the key alone, and kms:CallerAccount for callers of the key's
+	// own account.
+	res        *authz.Resource
+	staticKeys []condKey
+	ownAccount []string
+}
+
+// keyMaterial is one symmetric key material, ready to use.
+type keyMaterial struct {
+	id   string
+	aead cipher.AEAD
+}
+
+// condKey is a condition key and its values.
+type condKey struct {
+	name   string
+	values []string
 }
 
 // cache holds key entries and alias targets, invalidated on every
@@ -154,6 +182,30 @@ func (c *cache) key(ctx context.Context, path string) (*keyEntry, error) {
 	return e, nil
 }
 
+// keyAt is key for the key account/region/id: a cache hit builds no
+// path string.
+func (c *cache) keyAt(ctx context.Context, account, region, id string) (*keyEntry, error) {
+	var buf [96]byte
+	p := append(buf[:0], account...)
+	p = append(p, '/')
+	p = append(p, region...)
+	p = append(p, '/')
+	p = append(p, id...)
+	return c.keyAtPath(ctx, p)
+}
+
+// keyAtPath is key for a path given as bytes (built on the caller's
+// stack): a cache hit copies nothing.
+func (c *cache) keyAtPath(ctx context.Context, p []byte) (*keyEntry, error) {
+	c.mu.RLock()
+	e, ok := c.keys[string(p)] // no copy: the compiler looks the bytes up as they are
+	c.mu.RUnlock()
+	if ok {
+		return e, nil
+	}
+	return c.key(ctx, string(p))
+}
+
 // alias returns the key id an alias points at; "" when there is no such alias.
 func (c *cache) alias(ctx context.Context, path string) (string, error) {
 	c.mu.RLock()
@@ -183,6 +235,18 @@ func (c *cache) alias(ctx context.Context, path string) (string, error) {
 	return a.KeyID, nil
 }
 
+// aliasAtPath is alias for a path given as bytes (built on the caller's
+// stack): a cache hit copies nothing.
+func (c *cache) aliasAtPath(ctx context.Context, p []byte) (string, error) {
+	c.mu.RLock()
+	id, ok := c.aliases[string(p)]
+	c.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	return c.alias(ctx, string(p))
+}
+
 // newEntry unseals the key's material and prepares it for use.
 func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*aliasRecord) (*keyEntry, error) {
 	e := &keyEntry{rec: rec, arn: rec.arn(), path: rec.path(), policy: []byte(rec.Policy), tags: rec.tagMap(), grants: grants}
@@ -207,9 +271,9 @@ func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*ali
 				return nil, err
 			}
 			if e.aeads == nil {
-				e.aeads = map[string]cipher.AEAD{}
+				e.aeads = map[string]*keyMaterial{}
 			}
-			e.aeads[m.ID] = aead
+			e.aeads[m.ID] = &keyMaterial{id: m.ID, aead: aead}
 		case classHMAC:
 			e.hmacKey = secret
 		case classRSA, classECC:
@@ -240,7 +304,40 @@ func (s *Service) newEntry(rec *keyRecord, grants []*grantRecord, aliases []*ali
 		}
 		e.current = m.ID
 	}
+	e.prepare()
 	return e, nil
+}
+
+// prepare builds what every request on the entry shares: the blob
+// header of the current material, the authorization resource and the
+// condition keys that depend on the key alone.
+func (e *keyEntry) prepare() {
+	rec := e.rec
+	if keyClass(rec.Spec) == classSymmetric && e.aeads[e.current] != nil {
+		e.headerOK = fillHeader(&e.header, rec, e.current)
+	}
+	e.res = &authz.Resource{ARN: e.arn, Account: rec.Account, Policy: e.policy, PolicyKind: "key", Tags: e.tags}
+	e.ownAccount = []string{rec.Account}
+	// Names in lower case: the authorizer lower-cases them otherwise
+	// (condition keys are case-insensitive), a copy per key and request.
+	spec := []string{string(rec.Spec)}
+	e.staticKeys = []condKey{
+		{"kms:keyspec", spec},
+		{"kms:customermasterkeyspec", spec},
+		{"kms:keyusage", []string{string(rec.Usage)}},
+		{"kms:keyorigin", []string{string(rec.Origin)}},
+	}
+	if rec.MultiRegion {
+		e.staticKeys = append(e.staticKeys, condKey{"kms:multiregion", []string{"true"}})
+		if cfg := multiRegionConfiguration(rec); cfg != nil {
+			e.staticKeys = append(e.staticKeys, condKey{"kms:multiregionkeytype", []string{string(cfg.MultiRegionKeyType)}})
+		}
+	} else {
+		e.staticKeys = append(e.staticKeys, condKey{"kms:multiregion", []string{"false"}})
+	}
+	if len(e.aliases) > 0 {
+		e.staticKeys = append(e.staticKeys, condKey{"kms:resourcealiases", e.aliases})
+	}
 }
 
 type class int

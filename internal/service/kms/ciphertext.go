@@ -7,7 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rampart/rampart/internal/awsproto"
@@ -35,77 +35,119 @@ const (
 	blobMinSize = blobHeader + nonceSize + 16
 )
 
+// blob is a parsed symmetric ciphertext: views into the caller's bytes,
+// so that parsing copies nothing.
 type blob struct {
-	keyID      string
-	account    string
-	materialID string
-	header     []byte
-	nonce      []byte
-	sealed     []byte
+	format  byte
+	id      []byte // the key id's 16 bytes
+	account []byte // 12 ASCII digits
+	mid     []byte // the key material id's 32 bytes
+	header  []byte
+	nonce   []byte
+	sealed  []byte
 }
 
 func parseBlob(b []byte) (blob, bool) {
 	if len(b) < blobMinSize || (b[0] != blobFormat && b[0] != blobFormatM) {
 		return blob{}, false
 	}
-	acct := string(b[17:29])
-	for i := 0; i < len(acct); i++ {
-		if acct[i] < '0' || acct[i] > '9' {
+	for _, d := range b[17:29] {
+		if d < '0' || d > '9' {
 			return blob{}, false
 		}
 	}
-	keyID := formatUUID(b[1:17])
-	if b[0] == blobFormatM {
-		keyID = "mrk-" + hex.EncodeToString(b[1:17])
-	}
 	return blob{
-		keyID:      keyID,
-		account:    acct,
-		materialID: hex.EncodeToString(b[29:61]),
-		header:     b[:blobHeader],
-		nonce:      b[blobHeader : blobHeader+nonceSize],
-		sealed:     b[blobHeader+nonceSize:],
+		format:  b[0],
+		id:      b[1:17],
+		account: b[17:29],
+		mid:     b[29:61],
+		header:  b[:blobHeader],
+		nonce:   b[blobHeader : blobHeader+nonceSize],
+		sealed:  b[blobHeader+nonceSize:],
 	}, true
+}
+
+// appendKeyID appends the id of the key the blob names: a UUID, or
+// "mrk-" and 32 hex digits for a multi-Region key.
+func (b blob) appendKeyID(dst []byte) []byte {
+	if b.format == blobFormatM {
+		return hex.AppendEncode(append(dst, "mrk-"...), b.id)
+	}
+	return appendUUID(dst, b.id)
+}
+
+// keyID is appendKeyID as a string.
+func (b blob) keyID() string {
+	var buf [40]byte
+	return string(b.appendKeyID(buf[:0]))
+}
+
+// of reports whether the blob names key e: its id and owning account.
+func (b blob) of(e *keyEntry) bool {
+	var buf [40]byte
+	return string(b.appendKeyID(buf[:0])) == e.rec.ID && string(b.account) == e.rec.Account
+}
+
+// fillHeader writes the blob header of rec's material mid; false when
+// the key id or the material id cannot be encoded (a record rampart did
+// not write).
+func fillHeader(h *[blobHeader]byte, rec *keyRecord, mid string) bool {
+	format, id, ok := byte(blobFormat), [16]byte{}, false
+	if rec.MultiRegion {
+		format = blobFormatM
+		id, ok = parseMultiRegionID(rec.ID)
+	} else {
+		id, ok = parseUUID(rec.ID)
+	}
+	if !ok || len(rec.Account) != 12 || len(mid) != 64 {
+		return false
+	}
+	if _, err := hex.Decode(h[29:61], []byte(mid)); err != nil {
+		return false
+	}
+	h[0] = format
+	copy(h[1:17], id[:])
+	copy(h[17:29], rec.Account)
+	return true
 }
 
 // encryptSymmetric seals plaintext under the key's current material.
 func encryptSymmetric(e *keyEntry, rnd io.Reader, plaintext []byte, ec map[string]string) ([]byte, error) {
-	aead := e.aeads[e.current]
-	format, id, ok := byte(blobFormat), [16]byte{}, false
-	if e.rec.MultiRegion {
-		format = blobFormatM
-		id, ok = parseMultiRegionID(e.rec.ID)
-	} else {
-		id, ok = parseUUID(e.rec.ID)
-	}
-	mid, err := hex.DecodeString(e.current)
-	if !ok || err != nil || len(mid) != 32 || aead == nil {
+	m := e.aeads[e.current]
+	if !e.headerOK || m == nil {
 		return nil, awsproto.Internal(errInternalKey)
 	}
-	out := make([]byte, blobHeader+nonceSize, blobHeader+nonceSize+len(plaintext)+aead.Overhead())
-	out[0] = format
-	copy(out[1:17], id[:])
-	copy(out[17:29], e.rec.Account)
-	copy(out[29:61], mid)
+	aead := m.aead
+	// One allocation: the blob, then room for the additional data (the
+	// header and the canonical context, both public), which Seal reads
+	// while it writes the sealed plaintext before it.
+	n := blobHeader + nonceSize + len(plaintext) + aead.Overhead()
+	out := make([]byte, blobHeader+nonceSize, n+blobHeader+contextLen(ec))
+	copy(out, e.header[:])
 	if _, err := io.ReadFull(rnd, out[blobHeader:blobHeader+nonceSize]); err != nil {
 		return nil, awsproto.Internal(err)
 	}
-	aad := appendContext(out[:blobHeader:blobHeader], ec)
-	return aead.Seal(out, out[blobHeader:blobHeader+nonceSize], plaintext, aad), nil
+	aad := appendContext(append(out[n:n], e.header[:]...), ec)
+	ct := aead.Seal(out, out[blobHeader:blobHeader+nonceSize], plaintext, aad)
+	return ct[:len(ct):len(ct)], nil
 }
 
-// decryptSymmetric opens a blob made by encryptSymmetric for key e.
-func decryptSymmetric(e *keyEntry, b blob, ec map[string]string) ([]byte, error) {
-	aead := e.aeads[b.materialID]
-	if aead == nil {
-		return nil, kmsapi.NewInvalidCiphertextException("")
+// decryptSymmetric opens a blob made by encryptSymmetric for key e; it
+// returns the plaintext and the key material that opened it.
+func decryptSymmetric(e *keyEntry, b blob, ec map[string]string) ([]byte, *keyMaterial, error) {
+	var hexID [64]byte
+	hex.Encode(hexID[:], b.mid)
+	m := e.aeads[string(hexID[:])] // no copy of hexID for the lookup
+	if m == nil {
+		return nil, nil, kmsapi.NewInvalidCiphertextException("")
 	}
-	aad := appendContext(append(make([]byte, 0, blobHeader+64), b.header...), ec)
-	pt, err := aead.Open(nil, b.nonce, b.sealed, aad)
+	// The header has no spare capacity: the context is appended to a copy.
+	aad := appendContext(b.header[:blobHeader:blobHeader], ec)
+	pt, err := m.aead.Open(nil, b.nonce, b.sealed, aad)
 	if err != nil {
-		return nil, kmsapi.NewInvalidCiphertextException("")
+		return nil, nil, kmsapi.NewInvalidCiphertextException("")
 	}
-	return pt, nil
+	return pt, m, nil
 }
 
 // appendContext appends the canonical form of an encryption context: its
@@ -114,11 +156,16 @@ func appendContext(dst []byte, ec map[string]string) []byte {
 	if len(ec) == 0 {
 		return dst
 	}
-	keys := make([]string, 0, len(ec))
+	var small [8]string
+	keys := small[:0]
+	if len(ec) > len(small) {
+		keys = make([]string, 0, len(ec))
+	}
 	for k := range ec {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
+	dst = slices.Grow(dst, contextLen(ec))
 	for _, k := range keys {
 		dst = binary.AppendUvarint(dst, uint64(len(k)))
 		dst = append(dst, k...)
@@ -127,6 +174,24 @@ func appendContext(dst []byte, ec map[string]string) []byte {
 		dst = append(dst, v...)
 	}
 	return dst
+}
+
+// contextLen is the length of the canonical form of ec.
+func contextLen(ec map[string]string) int {
+	n := 0
+	for k, v := range ec {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(v)) + len(v)
+	}
+	return n
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for n >= 0x80 {
+		n >>= 7
+		l++
+	}
+	return l
 }
 
 // decryptKey finds the key that can open a ciphertext: the one named in a
@@ -151,14 +216,20 @@ func (s *Service) decryptKey(ctx context.Context, c *service.Call, ct []byte, ke
 		}
 		return nil, keyRef{}, kmsapi.NewInvalidCiphertextException("")
 	}
-	ref := keyRef{account: b.account, region: c.Region, id: b.keyID}
-	e, err := s.cache.key(ctx, keyPath(b.account, c.Region, b.keyID))
+	var buf [96]byte
+	p := append(buf[:0], b.account...)
+	p = append(p, '/')
+	p = append(p, c.Region...)
+	p = append(p, '/')
+	p = b.appendKeyID(p)
+	e, err := s.cache.keyAtPath(ctx, p)
 	if err != nil {
-		return nil, ref, awsproto.Internal(err)
+		return nil, keyRef{account: string(b.account), region: c.Region, id: b.keyID()}, awsproto.Internal(err)
 	}
 	if e == nil {
-		return nil, ref, kmsapi.NewInvalidCiphertextException("")
+		return nil, keyRef{account: string(b.account), region: c.Region, id: b.keyID()}, kmsapi.NewInvalidCiphertextException("")
 	}
+	ref := keyRef{account: e.rec.Account, region: c.Region, id: e.rec.ID}
 	if keyID != "" {
 		named, _, err := s.resolve(ctx, c, keyID, true)
 		if err != nil {
@@ -241,16 +312,20 @@ func parseUUID(s string) ([16]byte, bool) {
 
 func formatUUID(b []byte) string {
 	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:16])
-	return string(out[:])
+	return string(appendUUID(out[:0], b))
+}
+
+// appendUUID appends the 16 bytes b as a UUID, 8-4-4-4-12 hex digits.
+func appendUUID(dst []byte, b []byte) []byte {
+	dst = hex.AppendEncode(dst, b[0:4])
+	dst = append(dst, '-')
+	dst = hex.AppendEncode(dst, b[4:6])
+	dst = append(dst, '-')
+	dst = hex.AppendEncode(dst, b[6:8])
+	dst = append(dst, '-')
+	dst = hex.AppendEncode(dst, b[8:10])
+	dst = append(dst, '-')
+	return hex.AppendEncode(dst, b[10:16])
 }
 
 // newUUID returns a random (version 4) UUID from rnd.

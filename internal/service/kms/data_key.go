@@ -54,9 +54,12 @@ func (s *Service) generateDataKey(ctx context.Context, in *kmsapi.GenerateDataKe
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.resolve(ctx, c, deref(in.KeyId), true)
-	if err != nil {
-		return nil, err
+	// The key the rule resolved and authorized: the handler only reads it.
+	e, _, found := foundKey(c, in)
+	if !found {
+		if e, _, err = s.resolve(ctx, c, deref(in.KeyId), true); err != nil {
+			return nil, err
+		}
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		if err := usable(e); err != nil {
@@ -69,7 +72,8 @@ func (s *Service) generateDataKey(ctx context.Context, in *kmsapi.GenerateDataKe
 		return nil, err
 	}
 	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationGeneratedatakey)
-	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: ct, Plaintext: pt, KeyId: ptr(e.arn), KeyMaterialId: ptr(e.current)}, nil
+	// The ARN and the material id are the entry's strings, shared read-only.
+	return &kmsapi.GenerateDataKeyResponse{CiphertextBlob: ct, Plaintext: pt, KeyId: &e.arn, KeyMaterialId: &e.current}, nil
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey that returns only the ciphertext.
@@ -79,9 +83,11 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *kmsap
 	if err != nil {
 		return nil, err
 	}
-	e, _, err := s.resolve(ctx, c, deref(in.KeyId), true)
-	if err != nil {
-		return nil, err
+	e, _, found := foundKey(c, in)
+	if !found {
+		if e, _, err = s.resolve(ctx, c, deref(in.KeyId), true); err != nil {
+			return nil, err
+		}
 	}
 	if err := dryRun(in.DryRun); err != nil {
 		if err := usable(e); err != nil {

@@ -16,9 +16,13 @@ import (
 // with RSAES-OAEP under an RSA key.
 func (s *Service) Encrypt(ctx context.Context, in *kmsapi.EncryptRequest) (*kmsapi.EncryptResponse, error) {
 	c := service.CallFrom(ctx)
-	e, _, err := s.resolve(ctx, c, deref(in.KeyId), true)
-	if err != nil {
-		return nil, err
+	// The key the rule resolved and authorized: the handler only reads it.
+	e, _, found := foundKey(c, in)
+	if !found {
+		var err error
+		if e, _, err = s.resolve(ctx, c, deref(in.KeyId), true); err != nil {
+			return nil, err
+		}
 	}
 	if err := usable(e); err != nil {
 		return nil, err
@@ -38,7 +42,7 @@ func (s *Service) Encrypt(ctx context.Context, in *kmsapi.EncryptRequest) (*kmsa
 		return nil, err
 	}
 	s.used(c, e, kmsapi.KeyLastUsageTrackingOperationEncrypt)
-	return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: ptr(e.arn), EncryptionAlgorithm: alg}, nil
+	return &kmsapi.EncryptResponse{CiphertextBlob: ct, KeyId: &e.arn, EncryptionAlgorithm: alg}, nil // the entry's ARN, shared read-only
 }
 
 // checkEncAlg checks an encryption algorithm against the key, defaulting

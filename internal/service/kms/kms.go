@@ -52,7 +52,13 @@
 //
 // Every operation on a key looks the key up in its rule's Resource hook and
 // hands the authorizer the key's ARN, account, key policy (PolicyKind "key")
-// and tags, with KMS's condition keys in the request context. Grants are
+// and tags, with KMS's condition keys in the request context. The hook
+// keeps the cache entry it found (service.Keep) for the Context hook and,
+// in the operations that only read the key (Encrypt, Decrypt, ReEncrypt's
+// source, GenerateDataKey…), for the handler: one lookup per request, and
+// the handler uses the key exactly as authorization saw it. The resource
+// and the condition keys that follow from the key alone are built once
+// per cache entry and shared read-only. Grants are
 // KMS's own: when a grant on the key names the caller (its ARN, or for a
 // role session its role), lists the operation and its constraints hold for
 // the request's encryption context, the resource's policy becomes the key
@@ -250,7 +256,7 @@ func (s *Service) Register(r *service.Registry) {
 		encCtx: func(in *kmsapi.EncryptRequest) map[string]string { return in.EncryptionContext },
 		tokens: func(in *kmsapi.EncryptRequest) []string { return in.GrantTokens },
 		keys: func(_ *service.Call, in *kmsapi.EncryptRequest, _ *keyEntry, k map[string][]string) {
-			k["kms:EncryptionAlgorithm"] = []string{string(encAlg(in.EncryptionAlgorithm))}
+			encryptionAlgorithmKey(in.EncryptionAlgorithm, k)
 		}}))
 	service.Handle(r, kmsapi.OpDecrypt, s.decrypt, decryptRule(s))
 	service.Handle(r, kmsapi.OpReEncrypt, s.ReEncrypt, reEncryptRule(s))

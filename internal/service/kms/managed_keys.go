@@ -66,9 +66,9 @@ func (s *Service) Decrypt(ctx context.Context, c *service.Call, ciphertext []byt
 
 func viaKeys(via string) func(map[string][]string) {
 	return func(k map[string][]string) {
-		k["kms:EncryptionAlgorithm"] = []string{string(kmsapi.EncryptionAlgorithmSpecSymmetricDefault)}
+		k["kms:encryptionalgorithm"] = symmetricDefault
 		if via != "" {
-			k["kms:ViaService"] = []string{via}
+			k["kms:viaservice"] = []string{via}
 		}
 	}
 }

@@ -14,25 +14,28 @@ import (
 // destination key.
 func (s *Service) ReEncrypt(ctx context.Context, in *kmsapi.ReEncryptRequest) (*kmsapi.ReEncryptResponse, error) {
 	c := service.CallFrom(ctx)
-	src, _, err := s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm)
-	if err != nil {
-		return nil, err
+	src, _, found := foundKey(c, in) // the rule's source key, as it authorized it
+	if !found {
+		var err error
+		if src, _, err = s.decryptKey(ctx, c, in.CiphertextBlob, deref(in.SourceKeyId), in.SourceEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
 	}
 	dst, dstRef, err := s.resolve(ctx, c, deref(in.DestinationKeyId), true)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.authorize(ctx, c, "kms:ReEncryptTo", dst, dstRef, kmsapi.GrantOperationReencryptto, in.DestinationEncryptionContext, func(k map[string][]string) {
-		k["kms:EncryptionAlgorithm"] = []string{string(encAlg(in.DestinationEncryptionAlgorithm))}
+		encryptionAlgorithmKey(in.DestinationEncryptionAlgorithm, k)
 		same := "false"
 		if dst.rec.ID == src.rec.ID {
 			same = "true"
 		}
-		k["kms:ReEncryptOnSameKey"] = []string{same}
+		k["kms:reencryptonsamekey"] = []string{same}
 	}); err != nil {
 		return nil, err
 	}
-	pt, srcMID, err := decryptWith(src, in.CiphertextBlob, in.SourceEncryptionAlgorithm, in.SourceEncryptionContext, "ReEncrypt")
+	pt, srcMat, err := decryptWith(src, in.CiphertextBlob, in.SourceEncryptionAlgorithm, in.SourceEncryptionContext, "ReEncrypt")
 	if err != nil {
 		return nil, err
 	}
@@ -58,8 +61,8 @@ func (s *Service) ReEncrypt(ctx context.Context, in *kmsapi.ReEncryptRequest) (*
 		CiphertextBlob: ct, SourceKeyId: ptr(src.arn), KeyId: ptr(dst.arn),
 		SourceEncryptionAlgorithm: encAlg(in.SourceEncryptionAlgorithm), DestinationEncryptionAlgorithm: alg,
 	}
-	if srcMID != "" {
-		out.SourceKeyMaterialId = ptr(srcMID)
+	if srcMat != nil {
+		out.SourceKeyMaterialId = ptr(srcMat.id)
 	}
 	if keyClass(dst.rec.Spec) == classSymmetric {
 		out.DestinationKeyMaterialId = ptr(dst.current)

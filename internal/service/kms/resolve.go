@@ -27,8 +27,19 @@ func parseKeyRef(c *service.Call, s string) (keyRef, error) {
 	r := keyRef{account: c.Principal.Account, region: c.Region, raw: s}
 	switch {
 	case strings.HasPrefix(s, "arn:"):
-		parts := strings.SplitN(s, ":", 6)
-		if len(parts) != 6 || parts[2] != "kms" || parts[1] == "" || parts[4] == "" {
+		// arn:PARTITION:kms:REGION:ACCOUNT:RESOURCE, split without
+		// allocating (strings.SplitN would).
+		var parts [6]string
+		rest, n := s, 0
+		for n < 5 {
+			p, after, ok := strings.Cut(rest, ":")
+			if !ok {
+				break
+			}
+			parts[n], rest, n = p, after, n+1
+		}
+		parts[5] = rest
+		if n != 5 || parts[2] != "kms" || parts[1] == "" || parts[4] == "" {
 			return r, kmsapi.NewInvalidArnException("Invalid arn %s", s)
 		}
 		r.region, r.account = parts[3], parts[4]
@@ -70,7 +81,13 @@ func (s *Service) resolve(ctx context.Context, c *service.Call, id string, alias
 		return nil, r, r.notFound()
 	}
 	if r.alias != "" {
-		kid, err := s.cache.alias(ctx, aliasPath(r.account, r.region, r.alias))
+		var buf [320]byte // alias names are at most 256 characters
+		p := append(buf[:0], r.account...)
+		p = append(p, '/')
+		p = append(p, r.region...)
+		p = append(p, '/')
+		p = append(p, r.alias...)
+		kid, err := s.cache.aliasAtPath(ctx, p)
 		if err != nil {
 			return nil, r, awsproto.Internal(err)
 		}
@@ -82,7 +99,7 @@ func (s *Service) resolve(ctx context.Context, c *service.Call, id string, alias
 	if !validKeyID(r.id) {
 		return nil, r, kmsapi.NewNotFoundException("Invalid keyId %s", id)
 	}
-	e, err := s.cache.key(ctx, keyPath(r.account, r.region, r.id))
+	e, err := s.cache.keyAt(ctx, r.account, r.region, r.id)
 	if err != nil {
 		return nil, r, awsproto.Internal(err)
 	}

@@ -56,6 +56,9 @@ func TestNoSecretInTheClear(t *testing.T) {
 	if err != nil || tables < 2 {
 		t.Fatalf("scan: %v (%d tables with rows)", err, tables)
 	}
+	if err := e.Audit.Flush(ctx); err != nil { // the reads' records are queued
+		t.Fatal(err)
+	}
 	rows, err := e.Store.QueryAudit(ctx, store.AuditQuery{})
 	if err != nil || len(rows) < 8 {
 		t.Fatalf("audit: %d rows, %v", len(rows), err)

@@ -16,10 +16,21 @@ func onSecret[I any](s *Service, action string, id func(*I) *string, extra func(
 	return service.Rule[I]{
 		Action: action,
 		Resource: func(ctx context.Context, c *service.Call, in *I) (*authz.Resource, error) {
-			return s.resource(ctx, c, deref(id(in)))
+			sc, err := s.lookup(ctx, c, deref(id(in)))
+			if err != nil {
+				return nil, err
+			}
+			// The Context step and the handler reuse the secret (nil when
+			// there is none): see keep.
+			service.Keep(c, in, sc)
+			return secretResource(c, sc, deref(id(in))), nil
 		},
 		Context: func(c *service.Call, in *I, keys map[string][]string) {
-			s.secretContext(c, deref(id(in)), keys)
+			if sc, ok := service.Found[*secret](c, in); ok {
+				secretKeys(c, sc, deref(id(in)), keys)
+			} else {
+				s.secretContext(c, deref(id(in)), keys)
+			}
 			if extra != nil {
 				extra(in, keys)
 			}
@@ -36,25 +47,40 @@ func (s *Service) resource(ctx context.Context, c *service.Call, id string) (*au
 	if err != nil {
 		return nil, err
 	}
+	return secretResource(c, sc, id), nil
+}
+
+// secretResource is resource for the secret sc that id names (nil: none).
+// A cached secret carries it ready (see prepared).
+func secretResource(c *service.Call, sc *secret, id string) *authz.Resource {
 	if sc == nil {
 		r := parseID(c, id)
 		arn := r.arn
 		if arn == "" {
 			arn = secretARN(r.region, r.account, id)
 		}
-		return &authz.Resource{ARN: arn, Account: r.account, PolicyKind: "resource"}, nil
+		return &authz.Resource{ARN: arn, Account: r.account, PolicyKind: "resource"}
+	}
+	if sc.az != nil {
+		return sc.az.res // shared: the authorizer only reads it
 	}
 	res := &authz.Resource{ARN: sc.ARN, Account: sc.Account, PolicyKind: "resource", Tags: sc.tagMap()}
 	if sc.Policy != "" {
 		res.Policy = []byte(sc.Policy)
 	}
-	return res, nil
+	return res
 }
 
 // secretContext sets secretsmanager:SecretId (the secret's ARN),
 // secretsmanager:ResourceTag/<key> and secretsmanager:SecretPrimaryRegion.
 func (s *Service) secretContext(c *service.Call, id string, keys map[string][]string) {
 	sc, _ := s.lookup(context.Background(), c, id) // a cache hit: the rule's Resource just looked it up
+	secretKeys(c, sc, id, keys)
+}
+
+// secretKeys is secretContext for the secret sc that id names (nil:
+// none). A cached secret carries its keys ready (see prepared).
+func secretKeys(c *service.Call, sc *secret, id string, keys map[string][]string) {
 	if sc == nil {
 		r := parseID(c, id)
 		arn := r.arn
@@ -64,8 +90,19 @@ func (s *Service) secretContext(c *service.Call, id string, keys map[string][]st
 		keys["secretsmanager:SecretId"] = []string{arn}
 		return
 	}
+	if sc.az != nil {
+		for _, k := range sc.az.keys {
+			keys[k.name] = k.values // shared: the authorizer only reads them
+		}
+		return
+	}
+	ownKeys(sc, keys)
+}
+
+// ownKeys sets the condition keys that follow from the secret sc alone.
+func ownKeys(sc *secret, keys map[string][]string) {
 	keys["secretsmanager:SecretId"] = []string{sc.ARN}
-	keys["secretsmanager:SecretPrimaryRegion"] = []string{sc.Region}
+	keys["secretsmanager:SecretPrimaryRegion"] = []string{sc.homeRegion()}
 	for _, t := range sc.Tags {
 		keys["secretsmanager:ResourceTag/"+t.Key] = []string{t.Value}
 	}
@@ -91,6 +128,7 @@ func createContext(c *service.Call, in *smapi.CreateSecretRequest, keys map[stri
 		keys["secretsmanager:KmsKeyId"] = []string{*in.KmsKeyId}
 	}
 	requestTagContext(in.Tags, keys)
+	replicaContext(in.AddReplicaRegions, in.ForceOverwriteReplicaSecret, keys)
 }
 
 // requestTagContext sets aws:RequestTag/<key> and aws:TagKeys.

@@ -28,8 +28,8 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 	if err != nil {
 		return nil, err
 	}
-	if len(in.AddReplicaRegions) > 0 {
-		return nil, smapi.NewInvalidRequestException("rampart does not replicate secrets to other Regions.")
+	if err := checkReplicaRegions(c.Region, nil, in.AddReplicaRegions); err != nil { // replication.go
+		return nil, err
 	}
 	tags, err := checkTags(nil, in.Tags)
 	if err != nil {
@@ -65,9 +65,15 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 		KmsKeyID: deref(in.KmsKeyId), Type: deref(in.Type), Tags: tags,
 		Created: c.Now, LastChanged: c.Now,
 	}
+	if len(in.AddReplicaRegions) > 0 {
+		if err := s.authorizeCreateReplicas(ctx, c, sc, in); err != nil {
+			return nil, err
+		}
+	}
 	// KMS runs outside the transaction: it has its own (and creates the
 	// AWS managed key on first use).
 	var sv *sealedValue
+	values := map[string]plainValue{}
 	if hasValue {
 		var keyARN string
 		sv, keyARN, err = s.encrypt(ctx, c, sc, sc.KmsKeyID, versionID, pv)
@@ -75,7 +81,15 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 			return nil, err
 		}
 		sc.Versions = []*version{{ID: versionID, Stages: []string{stageCurrent}, Created: c.Now, KeyARN: keyARN}}
+		values[versionID] = pv
 	}
+	var rep *replication
+	if len(in.AddReplicaRegions) > 0 {
+		if rep, err = s.planReplication(ctx, c, sc, in.AddReplicaRegions, deref(in.ForceOverwriteReplicaSecret), values); err != nil {
+			return nil, err
+		}
+	}
+	var statuses []smapi.ReplicationStatusType
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		old, err := load(tx, key)
 		if err != nil {
@@ -97,14 +111,17 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 			return err
 		}
 		if sv != nil {
-			return putValue(tx, sc, versionID, sv)
+			if err := putValue(tx, sc, versionID, sv); err != nil {
+				return err
+			}
 		}
-		return nil
+		statuses, err = rep.apply(tx, c, sc)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := &smapi.CreateSecretResponse{ARN: &sc.ARN, Name: &sc.Name}
+	out := &smapi.CreateSecretResponse{ARN: &sc.ARN, Name: &sc.Name, ReplicationStatus: statuses}
 	if hasValue {
 		out.VersionId = &versionID
 	}

@@ -64,7 +64,7 @@ func (s *Service) encrypt(ctx context.Context, c *service.Call, sc *secret, keyI
 // decrypt opens the value of version versionID of sc. KMS authorizes the
 // caller (kms:Decrypt through secretsmanager.<region>.amazonaws.com).
 func (s *Service) decrypt(ctx context.Context, c *service.Call, sc *secret, versionID string, sv *sealedValue) (plainValue, error) {
-	dk, _, err := s.keys.Decrypt(ctx, c, sv.DataKey, encryptionContext(sc.ARN, versionID), viaService(sc.Region))
+	dk, _, err := s.keys.Decrypt(ctx, c, sv.DataKey, sc.valueContext(versionID), sc.viaService())
 	if err != nil {
 		return plainValue{}, kmsError(err, false)
 	}
@@ -77,7 +77,7 @@ func (s *Service) decrypt(ctx context.Context, c *service.Call, sc *secret, vers
 	if len(sv.Sealed) < ns {
 		return plainValue{}, smapi.NewDecryptionFailure("Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
 	}
-	pt, err := aead.Open(nil, sv.Sealed[:ns], sv.Sealed[ns:], aad(sc.ARN, versionID))
+	pt, err := aead.Open(nil, sv.Sealed[:ns], sv.Sealed[ns:], sc.valueAAD(versionID))
 	if err != nil {
 		return plainValue{}, smapi.NewDecryptionFailure("Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
 	}

@@ -35,6 +35,9 @@ func (s *Service) DeleteSecret(ctx context.Context, in *smapi.DeleteSecretReques
 		if err != nil {
 			return err
 		}
+		if err := checkDeletable(sc); err != nil { // replication.go
+			return err
+		}
 		if force {
 			// Allowed on a secret already scheduled for deletion: it is
 			// how AWS deletes one at once.

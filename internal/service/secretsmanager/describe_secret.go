@@ -27,6 +27,7 @@ func (s *Service) DescribeSecret(ctx context.Context, in *smapi.DescribeSecretRe
 		LastRotatedDate: e.LastRotatedDate, LastChangedDate: e.LastChangedDate, LastAccessedDate: e.LastAccessedDate,
 		DeletedDate: e.DeletedDate, NextRotationDate: e.NextRotationDate, Tags: e.Tags,
 		VersionIdsToStages: e.SecretVersionsToStages, CreatedDate: e.CreatedDate, PrimaryRegion: e.PrimaryRegion,
+		ReplicationStatus: s.replicationStatus(ctx, sc),
 	}, nil
 }
 
@@ -43,6 +44,9 @@ func listEntry(sc *secret) smapi.SecretListEntry {
 	}
 	if sc.Type != "" {
 		e.Type = ptr(sc.Type)
+	}
+	if pr := sc.primaryRegion(); pr != "" {
+		e.PrimaryRegion = ptr(pr)
 	}
 	if len(sc.Tags) > 0 {
 		e.Tags = make([]smapi.Tag, len(sc.Tags))

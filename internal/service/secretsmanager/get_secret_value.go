@@ -20,9 +20,14 @@ import (
 // VersionStage, or both; AWSCURRENT by default.
 func (s *Service) GetSecretValue(ctx context.Context, in *smapi.GetSecretValueRequest) (*smapi.GetSecretValueResponse, error) {
 	c := service.CallFrom(ctx)
-	sc, err := s.lookup(ctx, c, deref(in.SecretId))
-	if err != nil {
-		return nil, err
+	// The secret the rule found and authorized (nil: none), a cached
+	// snapshot: the handler only reads it (touch re-reads it to write).
+	sc, found := service.Found[*secret](c, in)
+	if !found {
+		var err error
+		if sc, err = s.lookup(ctx, c, deref(in.SecretId)); err != nil {
+			return nil, err
+		}
 	}
 	if sc == nil {
 		return nil, errNotFound()
@@ -39,7 +44,7 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 	if err != nil {
 		return nil, err
 	}
-	sv, err := s.cachedValue(ctx, valueKey(sc.key(), v.ID))
+	sv, err := s.cachedValueOf(ctx, sc, v.ID)
 	if err != nil {
 		return nil, err
 	}

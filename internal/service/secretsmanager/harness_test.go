@@ -60,6 +60,7 @@ type env struct {
 	Barrier *barrier.Barrier
 	Svc     *secretsmanager.Service
 	Keys    *fakeKeys
+	Audit   *audit.Writer
 
 	mu       sync.Mutex
 	offset   time.Duration               // the server's clock runs this far ahead of the wall clock
@@ -91,6 +92,7 @@ func start(t testing.TB) *env {
 	e := &env{t: t, Store: st, Barrier: b, identity: map[string][]*policy.Policy{}}
 	e.Keys = newFakeKeys()
 	aw := audit.NewWriter(st, audit.Options{})
+	e.Audit = aw
 	e.Svc = secretsmanager.New(st, e.Keys, secretsmanager.Options{Now: e.clock, Audit: aw})
 	reg := service.NewRegistry()
 	e.Svc.Register(reg)
@@ -229,7 +231,7 @@ func must[T any](t testing.TB) func(v T, err error) T {
 type fakeKeys struct {
 	mu      sync.Mutex
 	keys    map[string]*fakeKey // by ARN
-	aliases map[string]string   // alias name → key ARN
+	aliases map[string]string   // region + " " + alias name → key ARN
 	n       int
 	// Calls counts GenerateDataKey and Decrypt calls, and records the
 	// encryption contexts and via-services they were given.
@@ -249,22 +251,27 @@ func newFakeKeys() *fakeKeys {
 	return &fakeKeys{keys: map[string]*fakeKey{}, aliases: map[string]string{}}
 }
 
-// Create makes a key (and alias, when not empty) and returns its ARN.
-func (f *fakeKeys) Create(alias string) string {
+// Create makes a key of the test's region (and alias, when not empty)
+// and returns its ARN.
+func (f *fakeKeys) Create(alias string) string { return f.CreateIn(region, alias) }
+
+// CreateIn makes a key in reg: like KMS, the fake uses a key only in its
+// own region.
+func (f *fakeKeys) CreateIn(reg, alias string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.create(alias)
+	return f.create(reg, alias)
 }
 
-func (f *fakeKeys) create(alias string) string {
+func (f *fakeKeys) create(reg, alias string) string {
 	f.n++
 	id := fmt.Sprintf("1234abcd-12ab-34cd-56ef-%012d", f.n)
-	arn := "arn:aws:kms:" + region + ":" + account + ":key/" + id
+	arn := "arn:aws:kms:" + reg + ":" + account + ":key/" + id
 	mat := make([]byte, 32)
 	rand.Read(mat)
 	f.keys[arn] = &fakeKey{arn: arn, mat: mat, enabled: true, deny: map[string]bool{}}
 	if alias != "" {
-		f.aliases[alias] = arn
+		f.aliases[reg+" "+alias] = arn
 	}
 	return arn
 }
@@ -282,31 +289,36 @@ func (f *fakeKeys) Deny(arn, principal string) {
 }
 
 // Managed returns the ARN of aws/secretsmanager ("" until first use).
-func (f *fakeKeys) Managed() string {
+func (f *fakeKeys) Managed() string { return f.ManagedIn(region) }
+
+// ManagedIn returns the ARN of aws/secretsmanager in reg ("" until first use).
+func (f *fakeKeys) ManagedIn(reg string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.aliases["alias/aws/secretsmanager"]
+	return f.aliases[reg+" alias/aws/secretsmanager"]
 }
 
-func (f *fakeKeys) resolve(keyID string) (*fakeKey, error) {
+// resolve finds keyID among the keys of reg.
+func (f *fakeKeys) resolve(reg, keyID string) (*fakeKey, error) {
 	if keyID == "" {
 		keyID = "alias/aws/secretsmanager"
-		if _, ok := f.aliases[keyID]; !ok {
-			f.create(keyID)
+		if _, ok := f.aliases[reg+" "+keyID]; !ok {
+			f.create(reg, keyID)
 		}
 	}
-	if k, ok := f.keys[keyID]; ok {
+	inReg := func(arn string) bool { return strings.HasPrefix(arn, "arn:aws:kms:"+reg+":") }
+	if k, ok := f.keys[keyID]; ok && inReg(keyID) {
 		return k, nil
 	}
 	name := keyID
 	if i := strings.Index(keyID, ":alias/"); i >= 0 {
 		name = keyID[i+1:]
 	}
-	if arn, ok := f.aliases[name]; ok {
+	if arn, ok := f.aliases[reg+" "+name]; ok {
 		return f.keys[arn], nil
 	}
 	for arn, k := range f.keys {
-		if strings.HasSuffix(arn, "/"+keyID) {
+		if inReg(arn) && strings.HasSuffix(arn, "/"+keyID) {
 			return k, nil
 		}
 	}
@@ -316,6 +328,9 @@ func (f *fakeKeys) resolve(keyID string) (*fakeKey, error) {
 func (f *fakeKeys) check(k *fakeKey, c *service.Call, via string) error {
 	if want := "secretsmanager." + c.Region + ".amazonaws.com"; via != want {
 		return fmt.Errorf("via %q, want %q", via, want)
+	}
+	if !strings.HasPrefix(k.arn, "arn:aws:kms:"+c.Region+":") {
+		return kmsapi.NewNotFoundException("Key '%s' does not exist", k.arn)
 	}
 	if k.deny[c.Principal.ARN] {
 		return &authz.Denied{Message: "User: " + c.Principal.ARN + " is not authorized to perform: kms:Decrypt on resource: " + k.arn}
@@ -345,7 +360,7 @@ func (f *fakeKeys) GenerateDataKey(_ context.Context, c *service.Call, keyID str
 	f.Calls++
 	f.Contexts = append(f.Contexts, ec)
 	f.Vias = append(f.Vias, via)
-	k, err := f.resolve(keyID)
+	k, err := f.resolve(c.Region, keyID)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -143,8 +143,11 @@ func matches(sc *secret, filters []smapi.Filter) bool {
 				attrs = append(attrs, t.Value)
 			}
 		case smapi.FilterNameStringTypePrimaryRegion:
-			// Only replicated secrets have a primary Region; rampart does
-			// not replicate.
+			// Only replicated secrets (primaries with replicas, replicas)
+			// have a primary Region.
+			if pr := sc.primaryRegion(); pr != "" {
+				attrs = []string{pr}
+			}
 		case smapi.FilterNameStringTypeOwningService:
 			// No secret is managed by another service in rampart.
 		case smapi.FilterNameStringTypeAll:

@@ -111,6 +111,9 @@ func TestBatchGetSecretValue(t *testing.T) {
 	// Manager generates CloudTrail GetSecretValue log entries for each
 	// secret you request"), beside the BatchGetSecretValue one, with the
 	// caller, the secret's id and the outcome, never the value.
+	if err := e.Audit.Flush(ctx); err != nil { // the reads' records are queued
+		t.Fatal(err)
+	}
 	rows, err := e.Store.QueryAudit(ctx, store.AuditQuery{Account: account})
 	if err != nil {
 		t.Fatal(err)

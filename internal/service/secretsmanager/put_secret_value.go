@@ -37,6 +37,9 @@ func (s *Service) PutSecretValue(ctx context.Context, in *smapi.PutSecretValueRe
 	if sc.scheduled() {
 		return nil, errMarkedDeleted()
 	}
+	if sc.replica() {
+		return nil, errReplica()
+	}
 	versionID, err := requestToken(c, in.ClientRequestToken)
 	if err != nil {
 		return nil, err
@@ -59,8 +62,15 @@ func (s *Service) PutSecretValue(ctx context.Context, in *smapi.PutSecretValueRe
 // edit to the secret (may be nil), and drops the unlabelled versions AWS
 // would drop.
 func (s *Service) addVersion(ctx context.Context, c *service.Call, sc *secret, versionID string, pv plainValue, stages []string, edit func(*secret) error) (*version, error) {
+	if sc.replica() {
+		return nil, errReplica()
+	}
 	keyID := sc.KmsKeyID
 	sv, keyARN, err := s.encrypt(ctx, c, sc, keyID, versionID, pv)
+	if err != nil {
+		return nil, err
+	}
+	replicas, err := s.sealForReplicas(ctx, c, sc, versionID, pv) // replication.go
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +111,16 @@ func (s *Service) addVersion(ctx context.Context, c *service.Call, sc *secret, v
 		if len(cur.Versions) > maxVersions {
 			return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
 		}
+		if err := prepareReplicas(cur, replicas); err != nil {
+			return err
+		}
 		if err := save(tx, cur); err != nil {
 			return err
 		}
-		return putValue(tx, cur, versionID, sv)
+		if err := putValue(tx, cur, versionID, sv); err != nil {
+			return err
+		}
+		return putReplicaValues(tx, cur, versionID, replicas)
 	})
 	if err != nil {
 		return nil, err

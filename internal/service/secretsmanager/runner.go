@@ -281,7 +281,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			if sc != nil && !sc.scheduled() && sc.Rotation != nil && sc.Rotation.Enabled && !sc.Rotation.Next.IsZero() && !now.Before(sc.Rotation.Next) {
+			if sc != nil && !sc.scheduled() && !sc.replica() && sc.Rotation != nil && sc.Rotation.Enabled && !sc.Rotation.Next.IsZero() && !now.Before(sc.Rotation.Next) {
 				due = append(due, sc)
 			}
 		}

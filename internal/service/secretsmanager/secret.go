@@ -52,6 +52,14 @@ type secret struct {
 	DeleteAt    time.Time  `json:"deleteAt,omitzero"` // end of the recovery window
 	Versions    []*version `json:"versions,omitempty"`
 	Rotation    *rotation  `json:"rotation,omitempty"`
+	// Replication (replication.go): a replica's primary's Region ("" when
+	// the secret is not a replica), a primary's replicas.
+	PrimaryRegion string         `json:"primaryRegion,omitempty"`
+	Replicas      []replicaState `json:"replicas,omitempty"`
+
+	// az is what the hot path needs of a cached secret (prepared.go);
+	// nil on a secret not read through the cache, and on a clone.
+	az *secretAuthz
 }
 
 type tag struct {
@@ -76,7 +84,9 @@ func (sc *secret) gone(now time.Time) bool { return !sc.DeleteAt.IsZero() && !no
 
 func (sc *secret) clone() *secret {
 	c := *sc
+	c.az = nil // made to be changed: what was prepared no longer holds
 	c.Tags = slices.Clone(sc.Tags)
+	c.Replicas = slices.Clone(sc.Replicas)
 	c.Versions = make([]*version, len(sc.Versions))
 	for i, v := range sc.Versions {
 		vv := *v
@@ -267,12 +277,16 @@ func decodeSecret(kv store.KV) (*secret, error) {
 	return sc, nil
 }
 
+// save stores sc and, when it is a primary, copies it to its replicas.
 func save(tx store.Tx, sc *secret) error {
 	v, err := json.Marshal(sc)
 	if err != nil {
 		return err
 	}
-	return tx.Put(TableSecret, sc.key(), v)
+	if err := tx.Put(TableSecret, sc.key(), v); err != nil {
+		return err
+	}
+	return syncReplicas(tx, sc)
 }
 
 // purge removes a secret and all its values.
@@ -301,6 +315,7 @@ func (s *Service) cachedSecret(ctx context.Context, key string) (*secret, error)
 	if err != nil {
 		return nil, err
 	}
+	prepare(sc) // before it is shared
 	s.mu.Lock()
 	// A change committed since the read began may have invalidated what
 	// was read: cache it only if nothing changed meanwhile.
@@ -322,6 +337,9 @@ func (s *Service) lookup(ctx context.Context, c *service.Call, id string) (*secr
 	if s.seenAuthz.Load() == nil {
 		s.seeChecker(c) // for scheduled work after a restart (runner.go)
 	}
+	if sc, ok := s.cachedByName(c, id); ok {
+		return sc, nil
+	}
 	return find(func(key string) (*secret, error) { return s.cachedSecret(ctx, key) }, parseID(c, id), c.Now)
 }
 
@@ -336,16 +354,17 @@ func errMarkedDeleted() error {
 	return smapi.NewInvalidRequestException("You can't perform this operation on the secret because it was marked for deletion.")
 }
 
-// mustFind finds the secret in tx or answers ResourceNotFoundException.
+// mustFind finds the secret in tx, to change it, or answers
+// ResourceNotFoundException; a replica cannot be changed (replication.go).
 func mustFind(tx store.Tx, c *service.Call, id *string) (*secret, error) {
-	sc, err := find(txLoader(tx), parseID(c, deref(id)), c.Now)
+	sc, err := mustFindAny(tx, c, id)
 	if err != nil {
 		return nil, err
 	}
-	if sc == nil {
-		return nil, errNotFound()
+	if sc.replica() {
+		return nil, errReplica()
 	}
-	return sc.clone(), nil
+	return sc, nil
 }
 
 // mustFindLive is mustFind refusing a secret scheduled for deletion.

@@ -26,6 +26,11 @@
 // outcomes are recorded as CloudTrail's RotationStarted, RotationSucceeded
 // and RotationFailed events, and BatchGetSecretValue records a
 // GetSecretValue event per secret, through [Options.Audit].
+//
+// A secret may be replicated to other Regions of its account
+// (replication.go): each replica is a read-only secret of its Region, kept
+// in step with its primary in the primary's transactions, its values
+// sealed under a KMS key of its own Region.
 package secretsmanager
 
 import (
@@ -47,6 +52,7 @@ type Keys interface {
 	// GenerateDataKey returns a fresh 256-bit data key and its ciphertext under keyID (key id, key ARN, alias name or alias ARN; "" means the AWS managed key alias/aws/secretsmanager, created on first use), after authorizing kms:GenerateDataKey for c.Principal with kms:ViaService = viaService and the given encryption context.
 	GenerateDataKey(ctx context.Context, c *service.Call, keyID string, encryptionContext map[string]string, viaService string) (plaintext, ciphertext []byte, keyARN string, err error)
 	// Decrypt decrypts a ciphertext made by GenerateDataKey, authorizing kms:Decrypt likewise.
+	// Neither method modifies encryptionContext: Secrets Manager shares it between requests.
 	Decrypt(ctx context.Context, c *service.Call, ciphertext []byte, encryptionContext map[string]string, viaService string) (plaintext []byte, keyARN string, err error)
 }
 
@@ -161,14 +167,15 @@ func (s *Service) Register(r *service.Registry) {
 		func(in *smapi.GetSecretValueRequest, keys map[string][]string) {
 			// AWS evaluates secretsmanager:VersionStage as AWSCURRENT when the
 			// request names neither a stage nor a version.
+			// (Names in lower case, values shared: see prepared.go.)
 			switch {
 			case in.VersionStage != nil:
-				keys["secretsmanager:VersionStage"] = []string{*in.VersionStage}
+				keys["secretsmanager:versionstage"] = []string{*in.VersionStage}
 			case in.VersionId == nil:
-				keys["secretsmanager:VersionStage"] = []string{stageCurrent}
+				keys["secretsmanager:versionstage"] = currentStage
 			}
 			if in.VersionId != nil {
-				keys["secretsmanager:VersionId"] = []string{*in.VersionId}
+				keys["secretsmanager:versionid"] = []string{*in.VersionId}
 			}
 		}))
 	// BatchGetSecretValue needs secretsmanager:BatchGetSecretValue on "*";
@@ -247,4 +254,5 @@ func (s *Service) Register(r *service.Registry) {
 		}))
 	service.Handle(r, smapi.OpCancelRotateSecret, s.CancelRotateSecret, onSecret(s, "secretsmanager:CancelRotateSecret",
 		func(in *smapi.CancelRotateSecretRequest) *string { return in.SecretId }, nil))
+	s.registerReplication(r) // replication.go
 }

@@ -34,6 +34,9 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 	if sc.scheduled() {
 		return nil, errMarkedDeleted()
 	}
+	if sc.replica() {
+		return s.updateReplica(ctx, c, sc, in, hasValue) // replication.go: only its KMS key
+	}
 	edit := func(cur *secret) error {
 		if in.Description != nil {
 			cur.Description = in.Description
