@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,8 +206,13 @@ func TestAWSManagedSample(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
 	sample := []string{"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"}
-	for _, i := range r.Perm(len(ps))[:30] {
-		sample = append(sample, aws.ToString(ps[i].Arn))
+	for _, i := range r.Perm(len(ps)) {
+		if len(sample) == 32 {
+			break
+		}
+		if arn := aws.ToString(ps[i].Arn); !slices.Contains(sample, arn) {
+			sample = append(sample, arn) // each once: the counts below expect one attachment
+		}
 	}
 	evaluated := 0
 	for i, arn := range sample {
