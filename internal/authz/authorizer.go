@@ -47,8 +47,16 @@ func New(ids Identities, guard Guardrails) *Authorizer {
 // Authorize implements Checker. Every resource of r must be allowed; the
 // first refusal is returned in AWS's words.
 func (a *Authorizer) Authorize(ctx context.Context, r *Request) error {
-	in, preq, err := a.prepare(ctx, r)
-	if err != nil {
+	s := scratchPool.Get().(*scratch)
+	err := a.authorize(ctx, r, s)
+	s.reset()
+	scratchPool.Put(s)
+	return err
+}
+
+func (a *Authorizer) authorize(ctx context.Context, r *Request, s *scratch) error {
+	in, preq := &s.in, &s.req
+	if err := a.prepare(ctx, r, in, preq, &s.ctx); err != nil {
 		return err
 	}
 	if r.Resource != nil {
@@ -69,12 +77,31 @@ func (a *Authorizer) Authorize(ctx context.Context, r *Request) error {
 	return nil
 }
 
+// scratch is what one authorization builds for the engine. Authorize takes
+// one from scratchPool and gives it back reset, so that the condition
+// context's storage serves request after request: nothing the engine
+// returns (a decision, an AccessDenied message) refers to it.
+type scratch struct {
+	in  policy.Input
+	req policy.Request
+	ctx policy.Context
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// reset clears s of the request it served, keeping the context's storage.
+func (s *scratch) reset() {
+	s.in = policy.Input{}
+	s.req = policy.Request{}
+	s.ctx.Reset()
+}
+
 // Decide evaluates r for one resource and returns the engine's decision and
 // the engine request it was made for (for explanations and the simulator).
 // The resource is r.Resource's ARN, else the first of r.Resources, else "*".
 func (a *Authorizer) Decide(ctx context.Context, r *Request) (policy.Decision, *policy.Request, error) {
-	in, preq, err := a.prepare(ctx, r)
-	if err != nil {
+	in, preq := &policy.Input{}, &policy.Request{}
+	if err := a.prepare(ctx, r, in, preq, policy.NewContext(contextSize(r))); err != nil {
 		return policy.Decision{}, nil, err
 	}
 	switch {
@@ -110,11 +137,12 @@ func check(preq *policy.Request, in *policy.Input) error {
 	return &Denied{Message: d.Message(preq)}
 }
 
-// prepare gathers the policies and the condition context of r.
-func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *policy.Request, error) {
+// prepare gathers the policies of r into the empty in and the engine
+// request into the empty preq, with c, empty, filled as its condition
+// context.
+func (a *Authorizer) prepare(ctx context.Context, r *Request, in *policy.Input, preq *policy.Request, c *policy.Context) error {
 	p := r.Principal
-	in := &policy.Input{}
-	preq := &policy.Request{Action: r.Action}
+	preq.Action = r.Action
 	if p == nil || p.Type == Anonymous {
 		preq.Principal = policy.Principal{Type: policy.PrincipalAnonymous}
 	} else {
@@ -129,7 +157,7 @@ func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *p
 			if a.ids != nil {
 				var err error
 				if pp, err = a.ids.PrincipalPolicies(ctx, p); err != nil {
-					return nil, nil, fmt.Errorf("authz: policies of %s: %w", p.ARN, err)
+					return fmt.Errorf("authz: policies of %s: %w", p.ARN, err)
 				}
 			}
 			if pp != nil {
@@ -148,7 +176,7 @@ func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *p
 		if len(res.Policy) > 0 {
 			rp, err := a.resourcePolicy(res)
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			in.Resource = rp
 		}
@@ -160,7 +188,7 @@ func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *p
 	if a.guard != nil && p != nil && p.Account != "" {
 		var err error
 		if org, err = a.guard.OrgPolicies(ctx, p.Account); err != nil {
-			return nil, nil, fmt.Errorf("authz: organization policies of %s: %w", p.Account, err)
+			return fmt.Errorf("authz: organization policies of %s: %w", p.Account, err)
 		}
 		if org != nil {
 			in.SCPs = org.SCPs
@@ -170,7 +198,7 @@ func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *p
 		resOrg := org
 		if resAcct != p.Account {
 			if resOrg, err = a.guard.OrgPolicies(ctx, resAcct); err != nil {
-				return nil, nil, fmt.Errorf("authz: organization policies of %s: %w", resAcct, err)
+				return fmt.Errorf("authz: organization policies of %s: %w", resAcct, err)
 			}
 		}
 		if resOrg != nil {
@@ -178,8 +206,9 @@ func (a *Authorizer) prepare(ctx context.Context, r *Request) (*policy.Input, *p
 			in.ResourceInManagementAccount = resOrg.Management
 		}
 	}
-	preq.Context = buildContext(r, p, pp, res, org)
-	return in, preq, nil
+	fillContext(c, r, p, pp, res, org)
+	preq.Context = c
+	return nil
 }
 
 func resourceAccount(r *Request, p *Principal) string {
@@ -296,12 +325,14 @@ const (
 	kViaAWSService   = "aws:viaawsservice"
 )
 
-// buildContext fills the global condition keys ("AWS global condition
+// contextSize is room for the keys fillContext sets for r, most of the time.
+func contextSize(r *Request) int { return 24 + len(r.Keys) }
+
+// fillContext sets in c the global condition keys ("AWS global condition
 // context keys", IAM User Guide,
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)
 // and then the operation's own keys.
-func buildContext(r *Request, p *Principal, pp *PrincipalPolicies, res *Resource, org *OrgPolicies) *policy.Context {
-	c := policy.NewContext(24 + len(r.Keys))
+func fillContext(c *policy.Context, r *Request, p *Principal, pp *PrincipalPolicies, res *Resource, org *OrgPolicies) {
 	if p != nil && p.Type != Anonymous {
 		c.Set(kPrincipalAcct, p.Account)
 		c.Set(kPrincipalType, principalTypeValue(p.Type))
@@ -392,7 +423,6 @@ func buildContext(r *Request, p *Principal, pp *PrincipalPolicies, res *Resource
 			c.Set(k, vs[0])
 		}
 	}
-	return c
 }
 
 // multiValued reports whether a condition key is one AWS defines as
@@ -436,7 +466,9 @@ var lastTimeKeys atomic.Pointer[timeKeyStrings]
 // organization. The IAM policy simulator uses it so that its answers are
 // the authorizer's.
 func Context(r *Request, pp *PrincipalPolicies) *policy.Context {
-	return buildContext(r, r.Principal, pp, r.Resource, nil)
+	c := policy.NewContext(contextSize(r))
+	fillContext(c, r, r.Principal, pp, r.Resource, nil)
+	return c
 }
 
 // EnginePrincipal returns p as the policy engine sees it.

@@ -85,8 +85,9 @@ func authorizeFederated(ctx context.Context, guard Guardrails, r *Request, provi
 		Action:          r.Action,
 		Resource:        res.ARN,
 		ResourceAccount: res.Account,
-		Context:         buildContext(r, nil, nil, res, nil),
+		Context:         policy.NewContext(contextSize(r)),
 	}
+	fillContext(preq.Context, r, nil, nil, res, nil)
 	if d := policy.Evaluate(preq, in); !d.Allowed() {
 		return deny
 	}

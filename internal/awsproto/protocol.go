@@ -3,6 +3,7 @@ package awsproto
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // Request is one HTTP request on its way through a codec. The server reads
@@ -75,4 +76,15 @@ func (r *Request) Form() (url.Values, error) {
 	}
 	r.form, r.formOK, r.formErr = form, true, firstErr
 	return form, firstErr
+}
+
+// SetResponseHeaders sets the headers every codec's answer carries:
+// Content-Type, X-Amzn-Requestid and Content-Length (canonical keys, set
+// directly). The three values share one allocation; each slice's capacity
+// is its length, so an append to one cannot overwrite the next.
+func SetResponseHeaders(h http.Header, contentType, requestID string, contentLength int) {
+	v := &[3]string{contentType, requestID, strconv.Itoa(contentLength)}
+	h["Content-Type"] = v[0:1:1]
+	h["X-Amzn-Requestid"] = v[1:2:2]
+	h["Content-Length"] = v[2:3:3]
 }

@@ -9,10 +9,17 @@ import (
 // Context holds the condition keys of a request. Keys are matched
 // case-insensitively. The zero value is an empty context ready to use; a
 // Context is cheap to build (one slice) and to look up (keys are lower-cased
-// once, when set). Build it once per request; do not modify it while an
-// evaluation reads it.
+// once, when set; a key given in lower case is not copied). Build it once
+// per request, or [Context.Reset] a used one and fill it again; do not
+// modify it while an evaluation reads it.
 type Context struct {
 	entries []ctxEntry
+	// seen has the bit [keyBit] of every key set since the last Reset (a
+	// one-word Bloom filter): a key whose bit is clear is absent, so Set
+	// appends it without scanning for an earlier value and a lookup of an
+	// absent key usually ends at once. Delete leaves bits set, which only
+	// costs a scan.
+	seen uint64
 }
 
 type ctxEntry struct {
@@ -51,13 +58,38 @@ func (c *Context) Delete(key string) {
 }
 
 func (c *Context) put(e ctxEntry) {
-	for i := range c.entries {
-		if c.entries[i].key == e.key {
-			c.entries[i] = e
-			return
+	bit := keyBit(e.key)
+	if c.seen&bit != 0 {
+		for i := range c.entries {
+			if c.entries[i].key == e.key {
+				c.entries[i] = e
+				return
+			}
 		}
 	}
+	c.seen |= bit
 	c.entries = append(c.entries, e)
+}
+
+// keyBit is the bit of the lower-case key k in Context.seen: a hash of its
+// length and three of its bytes (condition keys share their prefixes, "aws:",
+// and differ in length and ending). Any function of the lower-case key is
+// correct; this one spreads the global keys over distinct bits.
+func keyBit(k string) uint64 {
+	n := len(k)
+	if n == 0 {
+		return 1
+	}
+	h := uint32(n)*0x9E3779B1 ^ uint32(k[n-1])*0x85EBCA77 ^ uint32(k[n>>1])*0xC2B2AE3D ^ uint32(k[n*3>>2])*0x27D4EB2F
+	return 1 << (h >> 26)
+}
+
+// Reset empties c for the next request and keeps its storage: only the
+// entries that were set are cleared (they hold the last request's strings).
+func (c *Context) Reset() {
+	clear(c.entries)
+	c.entries = c.entries[:0]
+	c.seen = 0
 }
 
 // Len returns the number of keys.
@@ -83,7 +115,7 @@ func (c *Context) Get(key string) (values []string, multi, ok bool) {
 
 // lookup finds a lower-case key.
 func (c *Context) lookup(lkey string) *ctxEntry {
-	if c == nil {
+	if c == nil || c.seen&keyBit(lkey) == 0 {
 		return nil
 	}
 	for i := range c.entries {

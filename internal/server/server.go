@@ -156,6 +156,7 @@ type exchange struct {
 	requestID string
 
 	body    []byte
+	req     awsproto.Request // the codec's view of the request, in x to save its allocation
 	svc     *awsproto.Service
 	proto   awsproto.Protocol
 	op      *awsproto.Operation
@@ -221,7 +222,8 @@ func (x *exchange) serve() {
 		x.fail(unknownService())
 		return
 	}
-	req := &awsproto.Request{HTTP: r, Body: body}
+	x.req = awsproto.Request{HTTP: r, Body: body}
+	req := &x.req
 	op, err := x.proto.Operation(x.svc, req)
 	if err != nil {
 		// Unauthenticated and unroutable: AWS reports the missing signature first.
@@ -458,19 +460,46 @@ func (x *exchange) finish(w http.ResponseWriter) {
 	}
 	h := w.Header()
 	for k, v := range x.resp.header {
-		h[k] = v
+		switch k {
+		case "X-Amzn-Requestid", "Date", "Content-Length": // set below
+		default:
+			h[k] = v
+		}
 	}
 	// Canonical keys, set directly: Header.Set would canonicalize each
-	// ("x-amzn-RequestId" is sent as X-Amzn-Requestid either way).
-	h["X-Amzn-Requestid"] = []string{x.requestID}
-	h["Date"] = []string{x.now.Format(http.TimeFormat)}
-	h["Content-Length"] = []string{strconv.Itoa(x.resp.buf.Len())}
+	// ("x-amzn-RequestId" is sent as X-Amzn-Requestid either way). The
+	// three values share one allocation; each slice's capacity is its
+	// length, so an append to one cannot overwrite the next.
+	vals := &[3]string{x.requestID, httpDate(x.now), strconv.Itoa(x.resp.buf.Len())}
+	h["X-Amzn-Requestid"] = vals[0:1:1]
+	h["Date"] = vals[1:2:2]
+	h["Content-Length"] = vals[2:3:3]
 	status := x.resp.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	w.WriteHeader(status)
 	w.Write(x.resp.buf.Bytes())
+}
+
+// lastDate caches the Date header of the current second: every answer
+// carries one, and formatting it costs two allocations.
+var lastDate atomic.Pointer[dateString]
+
+type dateString struct {
+	unix int64
+	s    string
+}
+
+// httpDate is t (in UTC) formatted as http.TimeFormat.
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.unix == sec {
+		return d.s
+	}
+	d := &dateString{unix: sec, s: t.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.s
 }
 
 func unknownService() *awsproto.Error {

@@ -109,9 +109,7 @@ func (Protocol) Encode(w http.ResponseWriter, op *awsproto.Operation, out any, r
 	}
 	*buf = b
 	h := w.Header()
-	h["Content-Type"] = []string{contentType(op.Service)}
-	h["X-Amzn-Requestid"] = []string{requestID}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	awsproto.SetResponseHeaders(h, contentType(op.Service), requestID, len(b))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b)
 	return err
@@ -166,10 +164,8 @@ func WriteError(w http.ResponseWriter, ct string, err *awsproto.Error, requestID
 	b = append(b, '}')
 	*buf = b
 	h := w.Header()
-	h["Content-Type"] = []string{ct}
-	h["X-Amzn-Requestid"] = []string{requestID}
+	awsproto.SetResponseHeaders(h, ct, requestID, len(b))
 	h["X-Amzn-Errortype"] = []string{code}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

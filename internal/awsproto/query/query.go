@@ -344,9 +344,7 @@ func (Protocol) Encode(w http.ResponseWriter, op *awsproto.Operation, out any, r
 	b = append(b, "Response>"...)
 	*buf = b
 	h := w.Header()
-	h["Content-Type"] = []string{"text/xml"}
-	h["X-Amzn-Requestid"] = []string{requestID}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	awsproto.SetResponseHeaders(h, "text/xml", requestID, len(b))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b)
 	return err
@@ -553,9 +551,7 @@ func (Protocol) EncodeError(w http.ResponseWriter, svc *awsproto.Service, err *a
 		}
 	}
 	h := w.Header()
-	h["Content-Type"] = []string{"text/xml"}
-	h["X-Amzn-Requestid"] = []string{requestID}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	awsproto.SetResponseHeaders(h, "text/xml", requestID, len(b))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
