@@ -21,7 +21,9 @@ import (
 // concurrent use.
 //
 // The hot path reads no storage: the sources keep their own caches, and the
-// parsed resource policies are cached here by document.
+// parsed resource policies are cached here by document. Nor does it
+// allocate the engine's input or condition context: Authorize reuses them
+// from request to request (see scratch).
 type Authorizer struct {
 	ids   Identities
 	guard Guardrails

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rampart/rampart/internal/arn"
@@ -51,7 +52,9 @@ func (c *Context) Delete(key string) {
 	k := strings.ToLower(key)
 	for i := range c.entries {
 		if c.entries[i].key == k {
-			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+			// slices.Delete clears the vacated last entry, which would
+			// otherwise keep its strings past a Reset.
+			c.entries = slices.Delete(c.entries, i, i+1)
 			return
 		}
 	}
