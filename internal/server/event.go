@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/rampart/rampart/internal/audit"
 	"github.com/rampart/rampart/internal/authz"
@@ -62,12 +63,21 @@ func (x *exchange) event() *audit.Event {
 	return e
 }
 
+// eventSources caches eventSource's answer per service (a handful, fixed
+// by the model), so the record does not build the string every call.
+var eventSources sync.Map // *awsproto.Service → string
+
 func eventSource(svc *awsproto.Service) string {
+	if s, ok := eventSources.Load(svc); ok {
+		return s.(string)
+	}
 	prefix := svc.EndpointPrefix
 	if prefix == "" {
 		prefix = svc.Name
 	}
-	return prefix + ".amazonaws.com"
+	s := prefix + ".amazonaws.com"
+	eventSources.Store(svc, s)
+	return s
 }
 
 // readOnly tells CloudTrail's readOnly flag from the operation's verb.

@@ -29,11 +29,14 @@ func (Protocol) Name() string { return "query" }
 // InvalidAction (400, "Could not find operation Foo for version 2011-06-15");
 // an undecodable form is MalformedQueryString (400).
 func (Protocol) Operation(svc *awsproto.Service, req *awsproto.Request) (*awsproto.Operation, error) {
-	form, err := req.Form()
-	if err != nil {
-		return nil, malformed()
+	action, ok := scanAction(req)
+	if !ok {
+		form, err := req.Form()
+		if err != nil {
+			return nil, malformed()
+		}
+		action = form.Get("Action")
 	}
-	action := form.Get("Action")
 	if action == "" {
 		return nil, &awsproto.Error{Code: awsproto.CodeMissingAction, Message: "Missing Action", Status: 400, Sender: true}
 	}
@@ -70,9 +73,12 @@ func (Protocol) Decode(op *awsproto.Operation, req *awsproto.Request, in any) er
 		return awsproto.Internal(errBadInput)
 	}
 	v = v.Elem()
-	form, err := req.Form()
-	if err != nil {
-		return malformed()
+	var form url.Values // nil when the input has no members: see noForm
+	if !noForm(op, req) {
+		var err error
+		if form, err = req.Form(); err != nil {
+			return malformed()
+		}
 	}
 	d := decoder{form: form}
 	if _, err := d.structure(op.Input, v, 0); err != nil {
