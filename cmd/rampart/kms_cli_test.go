@@ -21,16 +21,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/rampart/rampart/internal/rampartest"
 )
 
 // kmsSDKConfig is an AWS SDK for Go configuration for endpoint.
 func kmsSDKConfig(endpoint, accessKey, secretKey string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-		BaseEndpoint:     aws.String(endpoint),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		BaseEndpoint: aws.String(endpoint),
+		Retryer:      rampartest.Retryer,
+		HTTPClient:   &http.Client{},
 	}
 }
 

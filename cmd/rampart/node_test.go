@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go"
+
+	"github.com/rampart/rampart/internal/rampartest"
 )
 
 // node is one `rampart server` process that a test may kill.
@@ -105,16 +107,16 @@ func (n *node) stop() {
 	}
 }
 
-// sdkConfig is an AWS SDK configuration for endpoint ep. Retries are off:
-// a test sees each answer as the server gave it, and an acknowledged write
-// is one request that succeeded.
+// sdkConfig is an AWS SDK configuration for endpoint ep. No AWS error is
+// retried (rampartest.Retryer): a test sees each answer as the server gave
+// it, and an acknowledged write is one request that succeeded.
 func sdkConfig(ep, accessKey, secretKey, sessionToken string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, sessionToken),
-		BaseEndpoint:     aws.String(ep),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, sessionToken),
+		BaseEndpoint: aws.String(ep),
+		Retryer:      rampartest.Retryer,
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}},
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rampart/rampart/internal/rampartest"
 	"github.com/rampart/rampart/internal/service/secretsmanager"
 )
 
@@ -132,7 +133,7 @@ func (f *cliRotator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the service refused the new password", http.StatusInternalServerError)
 		return
 	}
-	c := sm.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ep), RetryMaxAttempts: 1,
+	c := sm.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(ep), Retryer: rampartest.Retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	if err := f.step(r.Context(), c, ev); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

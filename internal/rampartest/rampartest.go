@@ -77,14 +77,14 @@ func (s *Server) Config() aws.Config {
 }
 
 // ConfigFor returns an AWS SDK configuration signing with the given
-// credentials (sessionToken may be empty). Retries are off, so tests see
-// every error as the server sent it.
+// credentials (sessionToken may be empty). No AWS error is retried, so
+// tests see every error as the server sent it (see [Retryer]).
 func (s *Server) ConfigFor(accessKey, secretKey, sessionToken string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, secretKey, sessionToken),
-		BaseEndpoint:     aws.String(s.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, sessionToken),
+		BaseEndpoint: aws.String(s.URL),
+		Retryer:      Retryer,
+		HTTPClient:   &http.Client{},
 	}
 }

@@ -33,18 +33,18 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	kmsapi "github.com/rampart/rampart/internal/api/kms"
 	"github.com/rampart/rampart/internal/audit"
 	"github.com/rampart/rampart/internal/authn"
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/barrier"
 	"github.com/rampart/rampart/internal/policy"
+	"github.com/rampart/rampart/internal/rampartest"
 	"github.com/rampart/rampart/internal/server"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/service/secretsmanager"
 	"github.com/rampart/rampart/internal/store"
 	"github.com/rampart/rampart/internal/store/sqlite"
-
-	kmsapi "github.com/rampart/rampart/internal/api/kms"
 )
 
 const (
@@ -138,11 +138,11 @@ func (e *env) PrincipalPolicies(_ context.Context, p *authz.Principal) (*authz.P
 
 func (e *env) config(akid, secret string) aws.Config {
 	return aws.Config{
-		Region:           region,
-		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, ""),
-		BaseEndpoint:     aws.String(e.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{},
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
+		BaseEndpoint: aws.String(e.URL),
+		Retryer:      rampartest.Retryer,
+		HTTPClient:   &http.Client{},
 	}
 }
 
@@ -154,6 +154,7 @@ func (e *env) root() *sm.Client { return sm.NewFromConfig(e.config("test", "test
 // request fails with a clock-skew error, and retries once.
 func (e *env) skewed() *sm.Client {
 	cfg := e.config("test", "test")
+	cfg.Retryer = nil // the SDK's own, which retries a clock-skew error
 	cfg.RetryMaxAttempts = 2
 	return sm.NewFromConfig(cfg)
 }

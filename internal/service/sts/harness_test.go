@@ -33,6 +33,7 @@ import (
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/barrier"
 	"github.com/rampart/rampart/internal/policy"
+	"github.com/rampart/rampart/internal/rampartest"
 	"github.com/rampart/rampart/internal/server"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/service/sts"
@@ -109,11 +110,11 @@ func (e *env) advance(d time.Duration) {
 // see every error as the server sent it.
 func (e *env) config(akid, secret, token string) aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, token),
-		BaseEndpoint:     aws.String(e.URL),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{},
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, token),
+		BaseEndpoint: aws.String(e.URL),
+		Retryer:      rampartest.Retryer,
+		HTTPClient:   &http.Client{},
 	}
 }
 
