@@ -170,7 +170,13 @@ func (w *Writer) Flush(ctx context.Context) error {
 		w.mu.Unlock()
 		p.flush = false
 		pendingPool.Put(p)
-		return nil // Close drained the queue
+		// Close is draining the queue: its last commit decides.
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return w.Err()
 	}
 	w.queue = append(w.queue, p)
 	w.mu.Unlock()
@@ -188,8 +194,23 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 }
 
+// Err returns the error of a failed commit that carried enqueued events
+// (see Enqueue), or nil. Once set it stays: the trail has a gap, and the
+// server refuses every call before its handler runs (internal/server) until
+// rampart is restarted and the store has recovered its audit trail.
+func (w *Writer) Err() error {
+	if f := w.failed.Load(); f != nil {
+		return *f
+	}
+	return nil
+}
+
 // queueEvent encodes e and queues it for the loop.
 func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
+	// The event is no longer on its way, whether it is queued or refused.
+	if w.expected.Load() > 0 {
+		w.expected.Add(-1)
+	}
 	if f := w.failed.Load(); f != nil {
 		return nil, *f
 	}
@@ -208,9 +229,6 @@ func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
 	}
 	w.queue = append(w.queue, p)
 	w.mu.Unlock()
-	if w.expected.Load() > 0 {
-		w.expected.Add(-1)
-	}
 	select {
 	case w.wake <- struct{}{}:
 	default: // the loop is already awake or will look at the queue before sleeping

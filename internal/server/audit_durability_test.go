@@ -2,13 +2,17 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/rampart/rampart/internal/audit"
 	"github.com/rampart/rampart/internal/rampartest"
@@ -90,3 +94,66 @@ func TestAuditRecordOfAChangeIsDurableBeforeTheAnswer(t *testing.T) {
 }
 
 func stringPtr(s string) *string { return &s }
+
+// failingAudit is a store whose audit commits fail while fail is set.
+type failingAudit struct {
+	store.Store
+	fail atomic.Bool
+}
+
+func (f *failingAudit) AppendAudit(ctx context.Context, rows []store.AuditRow) error {
+	if f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return f.Store.AppendAudit(ctx, rows)
+}
+
+// TestAuditGapRefusesCalls: once a commit of queued read records has
+// failed, the trail has a gap; no handler runs after it (a CreateKey
+// changes nothing and answers InternalFailure) and health says failing,
+// even when the store has recovered.
+func TestAuditGapRefusesCalls(t *testing.T) {
+	srv := rampartest.Start(t)
+	fa := &failingAudit{Store: srv.Store}
+	w := audit.NewWriter(fa, audit.Options{})
+	defer w.Close()
+	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
+	defer hs.Close()
+	cfg := srv.Config()
+	cfg.BaseEndpoint = stringPtr(hs.URL)
+	ctx := context.Background()
+
+	fa.fail.Store(true)
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("GetCallerIdentity (its record is queued): %v", err)
+	}
+	if err := w.Flush(ctx); err == nil {
+		t.Fatal("Flush after the failed commit: nil error")
+	}
+	fa.fail.Store(false) // the store recovers; the gap stays
+
+	_, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InternalFailure" {
+		t.Fatalf("CreateKey after the gap: %v, want InternalFailure", err)
+	}
+	resp, err := http.Get(hs.URL + server.PathHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("health: %d, want 503", resp.StatusCode)
+	}
+	// Through a healthy front end: the refused CreateKey made no key.
+	ok := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn}))
+	defer ok.Close()
+	cfg.BaseEndpoint = stringPtr(ok.URL)
+	keys, err := kms.NewFromConfig(cfg).ListKeys(ctx, &kms.ListKeysInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys.Keys) != 0 {
+		t.Fatalf("%d keys after a refused CreateKey", len(keys.Keys))
+	}
+}

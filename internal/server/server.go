@@ -104,6 +104,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathHealth:
 		w.Header().Set("Content-Type", "application/json")
+		if s.cfg.Audit != nil && s.cfg.Audit.Err() != nil {
+			// Calls are refused (see serve): say so, so that an
+			// orchestrator restarts the node.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":"failing","reason":"the audit trail cannot be written"}`+"\n")
+			return
+		}
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 		return
 	case PathMetrics:
@@ -246,6 +253,14 @@ func (x *exchange) serve() {
 		Authz:     x.s.cfg.Authz,
 	}
 	if !x.authenticate(authErr) {
+		return
+	}
+	if a := x.s.cfg.Audit; a != nil && a.Err() != nil {
+		// A commit of queued records failed: the trail has a gap. No
+		// handler runs until rampart restarts, so that nothing changes
+		// without its record (the record of this refusal fails too, and
+		// the answer is InternalFailure).
+		x.fail(awsproto.Internal(a.Err()))
 		return
 	}
 	h := x.s.cfg.Registry.Lookup(op)
