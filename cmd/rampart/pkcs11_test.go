@@ -182,6 +182,14 @@ func TestPKCS11Seal(t *testing.T) {
 		t.Fatalf("backup: %v %s", err, out)
 	}
 	dst := filepath.Join(t.TempDir(), "restored")
+	// The backup's module path is never loaded: restore needs this
+	// machine's library named.
+	out, err = runEnv(t, bin, env, "restore", "--in", file, "--data", dst)
+	if err == nil || !strings.Contains(out, "RAMPART_PKCS11_MODULE") {
+		t.Fatalf("restore without RAMPART_PKCS11_MODULE: %v %s", err, out)
+	}
+	env = append(env, "RAMPART_PKCS11_MODULE="+softHSMModule)
+	wrong = append(wrong, "RAMPART_PKCS11_MODULE="+softHSMModule)
 	out, err = runEnv(t, bin, wrong, "restore", "--in", file, "--data", dst)
 	if err == nil || !strings.Contains(out, "PIN was refused") {
 		t.Fatalf("restore with a wrong PIN: %v %s", err, out)

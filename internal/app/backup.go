@@ -305,6 +305,22 @@ func Restore(ctx context.Context, r io.Reader, dataDir, storeURL string) (stats 
 	if h.Backend == target && h.SchemaVersion > known {
 		return nil, fmt.Errorf("%w: database schema version %d, this binary knows versions up to %d; upgrade rampart", store.ErrSchemaTooNew, h.SchemaVersion, known)
 	}
+	if inst.Seal == "pkcs11" {
+		// The backup's module path is not loaded: a backup is checked only
+		// once read whole, and a library named by a tampered one would run
+		// as rampart. This machine's library is named by its operator, and
+		// that path is what the restored installation records.
+		m := os.Getenv(PKCS11ModuleEnv)
+		if m == "" {
+			return nil, fmt.Errorf("the backup's root key is sealed by a key in a PKCS#11 token: name this machine's PKCS#11 library in %s (a backup's module path is never loaded)", PKCS11ModuleEnv)
+		}
+		p := PKCS11{}
+		if inst.PKCS11 != nil {
+			p = *inst.PKCS11
+		}
+		p.Module = m
+		inst.PKCS11 = &p
+	}
 	var seal barrier.Seal
 	sealWhat := KeyFileName + " in the data directory"
 	if inst.Seal == "pkcs11" && os.Getenv(PKCS11PINEnv) != "" {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,6 +178,12 @@ func Init(ctx context.Context, cfg InitConfig) (*Credentials, error) {
 	wrapped, err := seal.Wrap(root)
 	if err != nil {
 		return nil, err
+	}
+	// Unwrap it once before anything is stored: a seal (an HSM) whose
+	// output cannot be read back would leave an installation that never
+	// starts.
+	if back, err := seal.Unwrap(wrapped); err != nil || subtle.ConstantTimeCompare(back, root) != 1 {
+		return nil, fmt.Errorf("the %s seal cannot unwrap the root key it wrapped (%v): refusing to install", seal.Name(), err)
 	}
 	b, err := barrier.New(root)
 	if err != nil {
