@@ -242,15 +242,22 @@ func replicaOf(primary, old *secret, region, kmsKeyID string) *secret {
 // no change to a primary leaves its replicas behind.
 func syncReplicas(tx store.Tx, primary *secret) error {
 	for _, r := range primary.Replicas {
-		if r.Failed != "" {
-			continue
-		}
 		key := secretKey(primary.Account, r.Region, primary.Name)
 		old, err := load(tx, key)
 		if err != nil {
 			return err
 		}
 		if !ownReplica(primary, old) {
+			continue
+		}
+		if r.Failed != "" {
+			// A replica that could not follow its primary serves nothing:
+			// not a value the primary has replaced, nor under a resource
+			// policy or tags the primary no longer has. Its status stays
+			// Failed; replicating to the Region again rebuilds it.
+			if err := purge(tx, old); err != nil {
+				return err
+			}
 			continue
 		}
 		cp := replicaOf(primary, old, r.Region, r.KmsKeyID)
@@ -622,8 +629,9 @@ func (s *Service) ReplicateSecretToRegions(ctx context.Context, in *smapi.Replic
 // status of those that remain. A Region without a replica is ignored.
 func (s *Service) RemoveRegionsFromReplication(ctx context.Context, in *smapi.RemoveRegionsFromReplicationRequest) (*smapi.RemoveRegionsFromReplicationResponse, error) {
 	c := service.CallFrom(ctx)
-	out := &smapi.RemoveRegionsFromReplicationResponse{ReplicationStatus: []smapi.ReplicationStatusType{}}
+	out := &smapi.RemoveRegionsFromReplicationResponse{}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
+		out.ReplicationStatus = []smapi.ReplicationStatusType{} // the store may run this again
 		cur, err := mustFind(tx, c, in.SecretId)
 		if err != nil {
 			return err
@@ -698,6 +706,25 @@ func (s *Service) StopReplicationToReplica(ctx context.Context, in *smapi.StopRe
 		}
 		if !rec.replica() {
 			return smapi.NewInvalidParameterException("The secret %s is not a replica secret.", rec.ARN)
+		}
+		if rec.Region != c.Region {
+			return smapi.NewInvalidParameterException("You must call this operation from the Region of the replica to promote, %s.", rec.Region)
+		}
+		// The rule authorized the secret SecretId names; when that is the
+		// primary, the replica promoted here is authorized too (its own
+		// resource policy may deny what the primary's allows).
+		if found, ok := service.Found[*secret](c, in); !ok || found == nil || found.ARN != rec.ARN {
+			req := c.Request("secretsmanager:StopReplicationToReplica")
+			req.Resource = secretResource(c, rec, rec.ARN)
+			req.Keys = map[string][]string{}
+			secretKeys(c, rec, rec.ARN, req.Keys)
+			if err := c.Authz.Authorize(ctx, req); err != nil {
+				var d *authz.Denied
+				if errors.As(err, &d) {
+					return accessDenied(d.Message)
+				}
+				return err
+			}
 		}
 		primary, err := load(tx, secretKey(rec.Account, rec.PrimaryRegion, rec.Name))
 		if err != nil {

@@ -218,7 +218,8 @@ func TestReplication(t *testing.T) {
 	}
 
 	// The replica's key, disabled in its region, stops reads there only; a
-	// new value then cannot reach it: it is Failed and keeps its value.
+	// new value then cannot reach it: it is Failed and serves nothing (no
+	// stale value, no stale policy) until replicated again.
 	e.Keys.SetEnabled(euKey, false)
 	_, err = eu.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db")})
 	wantErr(t, err, "DecryptionFailure", 400, "")
@@ -239,8 +240,19 @@ func TestReplication(t *testing.T) {
 		t.Fatalf("ReplicationStatus = %+v", pd.ReplicationStatus)
 	}
 	e.Keys.SetEnabled(euKey, true)
-	if v := value(t, eu, "db"); v != "v2" {
-		t.Fatalf("failed eu replica = %q, want its last value", v)
+	_, err = eu.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("db")})
+	wantErr(t, err, "ResourceNotFoundException", 400, "")
+	// Replicating to the Region again rebuilds the replica with the
+	// primary's value.
+	again := must[*sm.ReplicateSecretToRegionsOutput](t)(east.ReplicateSecretToRegions(ctx, &sm.ReplicateSecretToRegionsInput{SecretId: aws.String("db"),
+		AddReplicaRegions: []smtypes.ReplicaRegionType{{Region: aws.String("eu-west-1"), KmsKeyId: aws.String("alias/eu")}}}))
+	for _, st := range again.ReplicationStatus {
+		if aws.ToString(st.Region) == "eu-west-1" && st.Status != smtypes.StatusTypeInSync {
+			t.Fatalf("eu-west-1 replicated again: %+v", st)
+		}
+	}
+	if v := value(t, eu, "db"); v != "v3" {
+		t.Fatalf("eu replica rebuilt = %q, want the primary's v3", v)
 	}
 
 	// The replica's own key may change, and only it.
@@ -507,5 +519,33 @@ func TestReplicaFollowsRotation(t *testing.T) {
 	})
 	if v := value(t, west, "db"); v != pw {
 		t.Fatalf("replica after the scheduled rotation = %q, database has %q", v, pw)
+	}
+}
+
+// TestStopReplicationAuthorizesTheReplica: named by the primary's ARN, the
+// replica promoted is authorized too, and only from its own Region.
+func TestStopReplicationAuthorizesTheReplica(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	root := e.root()
+	c := must[*sm.CreateSecretOutput](t)(root.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("p"), SecretString: aws.String("v"),
+		AddReplicaRegions: []smtypes.ReplicaRegionType{{Region: aws.String("us-west-2")}}}))
+	primaryARN := aws.ToString(c.ARN)
+	replicaARN := strings.Replace(primaryARN, ":us-east-1:", ":us-west-2:", 1)
+	u, _ := e.user(account, "promoter", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*"},
+		{"Effect":"Deny","Action":"secretsmanager:StopReplicationToReplica","Resource":"`+replicaARN+`"}]}`)
+	west := inRegion(u, "us-west-2")
+	_, err := west.StopReplicationToReplica(ctx, &sm.StopReplicationToReplicaInput{SecretId: aws.String(primaryARN)})
+	wantErr(t, err, "AccessDeniedException", 400, "")
+	_, err = west.StopReplicationToReplica(ctx, &sm.StopReplicationToReplicaInput{SecretId: aws.String("p")})
+	wantErr(t, err, "AccessDeniedException", 400, "")
+	// Root, from the primary's Region with the replica's ARN: refused.
+	_, err = root.StopReplicationToReplica(ctx, &sm.StopReplicationToReplicaInput{SecretId: aws.String(replicaARN)})
+	wantErr(t, err, "InvalidParameterException", 400, "Region")
+	// Nothing was promoted.
+	d := must[*sm.DescribeSecretOutput](t)(inRegion(root, "us-west-2").DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("p")}))
+	if aws.ToString(d.PrimaryRegion) != "us-east-1" {
+		t.Fatalf("replica's PrimaryRegion = %q after refused promotions", aws.ToString(d.PrimaryRegion))
 	}
 }
