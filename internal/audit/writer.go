@@ -160,15 +160,12 @@ func (w *Writer) Enqueue(e *Event) error {
 // is durable, or with the error that kept one from being stored. Readers
 // of the trail call it first, to see the calls answered so far.
 func (w *Writer) Flush(ctx context.Context) error {
-	if f := w.failed.Load(); f != nil {
-		return *f
+	if err := w.Err(); err != nil {
+		return err
 	}
 	p := pendingPool.Get().(*pending)
-	p.async, p.flush = false, true
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		p.flush = false
+	p.row, p.async, p.flush = store.AuditRow{}, false, true
+	if !w.push(p) {
 		pendingPool.Put(p)
 		// Close is draining the queue: its last commit decides.
 		select {
@@ -178,15 +175,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 		}
 		return w.Err()
 	}
-	w.queue = append(w.queue, p)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
 	select {
 	case err := <-p.err:
-		p.flush = false
 		pendingPool.Put(p)
 		return err
 	case <-ctx.Done():
@@ -211,8 +201,8 @@ func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
 	if w.expected.Load() > 0 {
 		w.expected.Add(-1)
 	}
-	if f := w.failed.Load(); f != nil {
-		return nil, *f
+	if err := w.Err(); err != nil {
+		return nil, err
 	}
 	row, err := w.row(e)
 	if err != nil {
@@ -220,12 +210,21 @@ func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
 	}
 	p := pendingPool.Get().(*pending)
 	p.row, p.async, p.flush = row, async, false
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
+	if !w.push(p) {
 		p.row = store.AuditRow{}
 		pendingPool.Put(p)
 		return nil, ErrClosed
+	}
+	return p, nil
+}
+
+// push queues p for the loop and wakes it; false means the Writer is closed
+// and p was not queued.
+func (w *Writer) push(p *pending) bool {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return false
 	}
 	w.queue = append(w.queue, p)
 	w.mu.Unlock()
@@ -233,7 +232,7 @@ func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
 	case w.wake <- struct{}{}:
 	default: // the loop is already awake or will look at the queue before sleeping
 	}
-	return p, nil
+	return true
 }
 
 // scratch is the reusable state of one encoding.
@@ -359,8 +358,8 @@ func (w *Writer) loop() {
 				w.events.Add(uint64(len(rows)))
 				w.commits.Add(1)
 			}
-		} else if f := w.failed.Load(); f != nil {
-			err = *f // a Flush after a failed commit of enqueued events
+		} else {
+			err = w.Err() // a Flush after a failed commit of enqueued events
 		}
 		for _, p := range batch {
 			if p.async {
