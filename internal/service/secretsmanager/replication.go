@@ -24,8 +24,10 @@ package secretsmanager
 //     in sync before the transaction that adds it, and written by it. A
 //     disabled or missing key in a replica's Region thus stops reads there,
 //     as in AWS, and a version that cannot be sealed for a replica leaves
-//     that replica Failed (frozen at its last value) without failing the
-//     write to the primary, as AWS's asynchronous replication would.
+//     that replica Failed without failing the write to the primary, as
+//     AWS's asynchronous replication would; a Failed replica is purged
+//     (it serves no stale value under a stale policy) until the Region is
+//     replicated to again.
 //
 // Replication is done by the call itself, in one transaction, so a replica
 // is InSync ("Replication succeeded") as soon as the call returns; rampart
@@ -46,6 +48,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart/rampart/internal/arn"
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/service"
@@ -59,7 +62,7 @@ type replicaState struct {
 	Region   string `json:"region"`
 	KmsKeyID string `json:"kmsKeyId,omitempty"` // as the user gave it; "" is aws/secretsmanager of Region
 	// Failed says why replication to Region failed; "" while in sync. A
-	// failed Region has no replica of this secret (or a frozen one).
+	// failed Region has no replica of this secret (save purges it).
 	Failed string `json:"failed,omitempty"`
 }
 
@@ -94,13 +97,13 @@ func (sc *secret) replicaIndex(region string) int {
 
 // replicaARN is arn with its Region replaced: "The ARN for a replicated
 // secret is the same as the primary secret except for the Region".
-func replicaARN(arn, region string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) != 5 {
-		return arn
+func replicaARN(secretARN, region string) string {
+	a, err := arn.Parse(secretARN)
+	if err != nil {
+		return secretARN
 	}
-	parts[3] = region
-	return strings.Join(parts, ":")
+	a.Region = region
+	return a.String()
 }
 
 // ownReplica reports whether rec, stored in another Region under primary's
