@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -140,9 +139,3 @@ func quantiles(ds []time.Duration) (p50, p99 time.Duration) {
 	return q(0.50), q(0.99)
 }
 
-// untilCtx is a context for a test step, ended with the test.
-func untilCtx(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}

@@ -48,10 +48,6 @@ func Deref(v reflect.Value) (reflect.Value, bool) {
 	return v, true
 }
 
-// MemberPresent reports whether a structure member is set (an empty enum
-// string is absent).
-func MemberPresent(v reflect.Value) bool { return awsproto.Present(v) }
-
 // Timestamp formats.
 const (
 	ISO8601  = "iso8601"
