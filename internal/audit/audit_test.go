@@ -462,3 +462,57 @@ func TestEnqueueFailureFailsLaterCalls(t *testing.T) {
 		t.Fatalf("Flush after a failed commit: %v", err)
 	}
 }
+
+// TestLingerEndsForAWaiter: enqueued events linger for company (here up to
+// an hour), but an event someone waits on ends the wait, and with it goes
+// everything queued before it.
+func TestLingerEndsForAWaiter(t *testing.T) {
+	cs := &countingStore{Store: openStore(t)}
+	w := audit.NewWriter(cs, audit.Options{LagLimit: time.Hour})
+	defer w.Close()
+	for i := range 5 {
+		if err := w.Enqueue(&audit.Event{EventName: fmt.Sprintf("Read%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A guard against a hang, not a timing assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.Record(ctx, &audit.Event{EventName: "Write"}); err != nil {
+		t.Fatalf("Record behind lingering events: %v", err)
+	}
+	rows, err := cs.QueryAudit(context.Background(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d rows stored with the waited-on event, want 6", len(rows))
+	}
+}
+
+// TestGatherEndsWithTheLastExpected: a commit waits (here up to an hour)
+// for events announced by Expect, and ends its wait when the last of them
+// is queued.
+func TestGatherEndsWithTheLastExpected(t *testing.T) {
+	cs := &countingStore{Store: openStore(t)}
+	w := audit.NewWriter(cs, audit.Options{CommitDelay: time.Hour})
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 4
+	for range n {
+		w.Expect()
+	}
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- w.Record(ctx, &audit.Event{EventName: fmt.Sprintf("Call%d", i)}) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("Record while gathering: %v", err)
+		}
+	}
+	if c := cs.calls.Load(); c > n {
+		t.Fatalf("%d commits for %d events", c, n)
+	}
+}

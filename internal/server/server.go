@@ -18,7 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -304,11 +307,12 @@ func (x *exchange) serve() {
 	}
 }
 
-// do runs the handler; a panic becomes InternalFailure, with its value in the log.
+// do runs the handler; a panic becomes InternalFailure, logged as
+// panicSummary describes it.
 func (x *exchange) do(ctx context.Context, h *service.Handler, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			x.s.log.Error("handler panic", "service", x.svc.Name, "operation", x.op.Name, "requestId", x.requestID, "panic", fmt.Sprint(p))
+			x.s.log.Error("handler panic", "service", x.svc.Name, "operation", x.op.Name, "requestId", x.requestID, "panic", panicSummary(p), "at", panicSite())
 			out, err = nil, awsproto.Internal(fmt.Errorf("panic in %s.%s", x.svc.Name, x.op.Name))
 		}
 	}()
@@ -621,3 +625,34 @@ func (b *bufferedResponse) reset() {
 	b.status = 0
 	b.buf.Reset()
 }
+
+// panicSummary describes a handler's panic value for the log without
+// repeating it: a value built by code (panic(fmt.Sprintf(…)), an error
+// that quotes its input) may hold a secret, a plaintext or a password from
+// the request. A runtime error is the runtime's own words (an index out of
+// range, a nil dereference), which hold no request data; anything else is
+// named by its type only.
+func panicSummary(p any) string {
+	if re, ok := p.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("a value of type %T (not logged: it may hold request data)", p)
+}
+
+// panicSite is the function, file and line that panicked, called from
+// the deferred function that recovered.
+func panicSite() string {
+	var pcs [32]uintptr
+	n := runtime.Callers(3, pcs[:]) // runtime.Callers, panicSite, the deferred function
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !strings.HasPrefix(f.Function, "runtime.") {
+			return fmt.Sprintf("%s (%s:%d)", f.Function, filepath.Base(f.File), f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
+}
+
