@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -133,13 +134,14 @@ var ops = map[string]func(cfg aws.Config) func(context.Context) error{
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rampart-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run drives the server as args say and writes the figures to out.
+func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("rampart-bench", flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "http://127.0.0.1:4566", "rampart endpoint")
 	op := fs.String("op", "sts:GetCallerIdentity", "operation to drive: "+strings.Join(opNames(), ", "))
@@ -238,17 +240,17 @@ func run(args []string) error {
 		return errors.New("no requests completed")
 	}
 	q := func(p float64) time.Duration { return latencies[min(n-1, int(float64(n)*p))] }
-	fmt.Printf("op %s, concurrency %d, %s: %d requests, %.0f req/s, p50 %s, p99 %s, errors %d\n",
+	fmt.Fprintf(out, "op %s, concurrency %d, %s: %d requests, %.0f req/s, p50 %s, p99 %s, errors %d\n",
 		*op, *concurrency, elapsed.Round(time.Millisecond), n, float64(n)/elapsed.Seconds(), q(0.50).Round(time.Microsecond), q(0.99).Round(time.Microsecond), errs)
 	if firstErr != nil {
-		fmt.Printf("first error: %v\n", firstErr)
+		fmt.Fprintf(out, "first error: %v\n", firstErr)
 	}
 	if *pid != 0 {
 		if cpuErr != nil {
 			return cpuErr
 		}
 		perReq := time.Duration(float64(cpu1-cpu0) / float64(n))
-		fmt.Printf("server cpu: %s total, %.1f µs/request\n", (cpu1 - cpu0).Round(time.Millisecond), float64(perReq)/float64(time.Microsecond))
+		fmt.Fprintf(out, "server cpu: %s total, %.1f µs/request\n", (cpu1 - cpu0).Round(time.Millisecond), float64(perReq)/float64(time.Microsecond))
 	}
 	return nil
 }
