@@ -3,11 +3,13 @@
 // For every served service (the -served list) it writes
 // internal/api/<pkg>/api_gen.go: one Go struct per structure shape (fields in
 // model order, so that a member's index is its field index), one string type
-// per enum, a constructor per error shape, an *awsproto.Operation variable
-// per operation, and the *awsproto.Shape tree the codecs walk. For every other
-// model (ec2 excepted) it writes the operation list into
-// internal/api/catalog_gen.go, so that the router can answer NotImplemented
-// for operations that exist in AWS but are not served yet.
+// per enum, a constructor per error shape, the Operations interface (one
+// method per operation, with the signature of the service's handlers), an
+// *awsproto.Operation variable per operation, and the *awsproto.Shape tree
+// the codecs walk. For every other model (ec2 excepted) it writes the
+// operation list into internal/api/catalog_gen.go, so that the router can
+// answer NotImplemented for operations that exist in AWS but are not served
+// yet.
 //
 // Run it with go generate ./internal/api.
 package main
@@ -284,7 +286,7 @@ var kindNames = map[string]string{
 }
 
 // reserved names the generated package declares itself.
-var reserved = map[string]bool{"Service": true}
+var reserved = map[string]bool{"Service": true, "Operations": true}
 
 func genService(name string, m *model) []byte {
 	nameShapeVars(m.shapeOrder)
@@ -381,8 +383,8 @@ func genService(name string, m *model) []byte {
 
 	var b bytes.Buffer
 	b.WriteString(header("api/models/" + name + "/service-2.json"))
-	fmt.Fprintf(&b, "// Package %s holds the generated types of %s: inputs, outputs, enums,\n// errors and the model the codecs walk. Import it as %s.\n", goPkg(name), str(m.Metadata, "serviceFullName"), goPkgAlias(name))
-	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"encoding/json\"\n\t\"reflect\"\n\t\"time\"\n\n\t\"github.com/rampart/rampart/internal/awsproto\"\n)\n\n", goPkg(name))
+	fmt.Fprintf(&b, "// Package %s holds the generated types of %s: inputs, outputs, enums,\n// errors, the Operations interface and the model the codecs walk. Import it\n// as %s.\n", goPkg(name), str(m.Metadata, "serviceFullName"), goPkgAlias(name))
+	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"context\"\n\t\"encoding/json\"\n\t\"reflect\"\n\t\"time\"\n\n\t\"github.com/rampart/rampart/internal/awsproto\"\n)\n\n", goPkg(name))
 	b.WriteString("var (\n\t_ json.RawMessage\n\t_ time.Time\n)\n\n")
 
 	// Types.
@@ -431,6 +433,33 @@ func genService(name string, m *model) []byte {
 			SenderFault bool   `json:"senderFault"`
 		}{code, status, sender}
 	}
+
+	// The Operations interface: the signature of each operation's handler.
+	// An operation without an input or output shape takes or returns
+	// *awsproto.Empty, as service.Handle requires.
+	ioType := func(r *ref) string {
+		if r == nil {
+			return "*awsproto.Empty"
+		}
+		return "*" + m.Shapes[r.Shape].goName
+	}
+	b.WriteString(`// Operations lists every operation of the service, in model order, with the
+// signature rampart's handlers have; an operation whose model declares no
+// input or output takes or returns *awsproto.Empty.
+//
+// Nothing dispatches through this interface, and a service need not
+// implement all of it: a service implements the operations it serves as
+// methods with these signatures and registers each one together with its
+// authorization rule (service.Handle), so that no operation is ever served
+// without one. The test in internal/app (TestOperationsInterface) keeps the
+// registered handlers and this interface in step.
+type Operations interface {
+`)
+	for _, on := range m.opOrder {
+		op := m.Operations[on]
+		fmt.Fprintf(&b, "\t%s(ctx context.Context, in %s) (%s, error)\n", exported(on), ioType(op.Input), ioType(op.Output))
+	}
+	b.WriteString("}\n\n")
 
 	// Operations.
 	b.WriteString("// The operations of the service, in model order.\nvar (\n")
