@@ -2,6 +2,7 @@ package secretsmanager
 
 import (
 	"context"
+	"errors"
 
 	"github.com/rampart/rampart/internal/authz"
 	"github.com/rampart/rampart/internal/service"
@@ -177,4 +178,19 @@ func (s *Service) authorizeAs(ctx context.Context, c *service.Call, action, id s
 	req.Resource = res
 	req.Keys = keys
 	return c.Authz.Authorize(ctx, req)
+}
+
+// authorizeListSecrets is BatchGetSecretValue's second authorization when
+// it names its secrets by Filters: secretsmanager:ListSecrets, which acts
+// on "*" as the ListSecrets operation does, refused in AWS's words for
+// that action.
+func (s *Service) authorizeListSecrets(ctx context.Context, c *service.Call) error {
+	if c.Authz == nil || c.Principal == nil {
+		return accessDenied("Secrets Manager has no identity to authorize secretsmanager:ListSecrets")
+	}
+	err := c.Authz.Authorize(ctx, c.Request("secretsmanager:ListSecrets"))
+	if d := (*authz.Denied)(nil); errors.As(err, &d) {
+		return accessDenied(d.Message)
+	}
+	return err
 }

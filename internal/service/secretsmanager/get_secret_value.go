@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 	if sv == nil {
 		return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for staging label: %s", stageOr(stage))
 	}
+	if c.Principal != nil && c.Principal.Account != sc.Account && defaultKey(sc.KmsKeyID) {
+		return nil, errDefaultKeyCrossAccount()
+	}
 	pv, err := s.decrypt(ctx, c, sc, v.ID, sv)
 	if err != nil {
 		return nil, err
@@ -68,6 +72,28 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 		out.SecretString = ptr(string(pv.data))
 	}
 	return out, nil
+}
+
+// defaultKey reports whether the KmsKeyId a secret was given names the AWS
+// managed key aws/secretsmanager ("" is that key, as is its alias by name
+// or ARN).
+func defaultKey(kmsKeyID string) bool {
+	return kmsKeyID == "" || kmsKeyID == defaultKeyAlias || strings.HasSuffix(kmsKeyID, ":"+defaultKeyAlias)
+}
+
+const defaultKeyAlias = "alias/aws/secretsmanager"
+
+// errDefaultKeyCrossAccount: "you can't use the AWS managed key
+// (aws/secretsmanager) for cross-account access" ("Access AWS Secrets
+// Manager secrets from a different account", Secrets Manager User Guide).
+// AWS refuses such a read, once the secret's policies have allowed it,
+// with InvalidRequestException and this message, rather than asking KMS
+// (whose key policy for aws/secretsmanager admits only the key's own
+// account). The message is the one the AWS knowledge center article
+// "secrets-manager-cross-account-key" quotes; the API reference does not
+// list the case, the code is AWS's recorded answer.
+func errDefaultKeyCrossAccount() error {
+	return smapi.NewInvalidRequestException("You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.")
 }
 
 func stageOr(stage *string) string {
@@ -116,7 +142,10 @@ func (s *Service) touch(ctx context.Context, old *secret, versionID string, toda
 // BatchGetSecretValue returns the values of up to 20 secrets, named by
 // SecretIdList or chosen by Filters. Each secret is authorized as
 // secretsmanager:GetSecretValue; a secret that cannot be read is reported in
-// Errors and does not fail the call.
+// Errors and does not fail the call. Filters also need
+// secretsmanager:ListSecrets ("If you use filters, you must also have
+// secretsmanager:ListSecrets", API reference, BatchGetSecretValue): without
+// it the call fails with AccessDeniedException and lists nothing.
 func (s *Service) BatchGetSecretValue(ctx context.Context, in *smapi.BatchGetSecretValueRequest) (*smapi.BatchGetSecretValueResponse, error) {
 	c := service.CallFrom(ctx)
 	switch {
@@ -130,6 +159,12 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in *smapi.BatchGetSec
 	out := &smapi.BatchGetSecretValueResponse{}
 	ids := in.SecretIdList
 	if len(in.Filters) > 0 {
+		// Filters search the account's secrets: the caller must be allowed
+		// to list them before it learns which match (even as the ids of
+		// Errors), whatever it may read.
+		if err := s.authorizeListSecrets(ctx, c); err != nil {
+			return nil, err
+		}
 		limit := 20
 		if in.MaxResults != nil {
 			limit = int(*in.MaxResults)

@@ -180,7 +180,10 @@ func (s *Service) Register(r *service.Registry) {
 		}))
 	// BatchGetSecretValue needs secretsmanager:BatchGetSecretValue on "*";
 	// each secret is then authorized as secretsmanager:GetSecretValue
-	// ("you must have secretsmanager:GetSecretValue for each secret").
+	// ("you must have secretsmanager:GetSecretValue for each secret"), and
+	// a call with Filters as secretsmanager:ListSecrets too ("If you use
+	// filters, you must also have secretsmanager:ListSecrets"): the
+	// handler makes both (get_secret_value.go).
 	service.Handle(r, smapi.OpBatchGetSecretValue, s.BatchGetSecretValue, service.Rule[smapi.BatchGetSecretValueRequest]{
 		Action: "secretsmanager:BatchGetSecretValue"})
 	service.Handle(r, smapi.OpPutSecretValue, s.PutSecretValue, onSecret(s, "secretsmanager:PutSecretValue",
