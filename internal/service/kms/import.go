@@ -21,6 +21,10 @@ import (
 // key stay valid (24 hours, as in AWS).
 const importValidity = 24 * time.Hour
 
+// maxValidTo is how far ahead ImportKeyMaterial's ValidTo may be: 365
+// days from the request date.
+const maxValidTo = 365 * 24 * time.Hour
+
 func importable(rec *keyRecord) error {
 	if rec.Origin != kmsapi.OriginTypeExternal {
 		return kmsapi.NewUnsupportedOperationException("%s has Origin %s; key material can be imported only into keys with Origin EXTERNAL.", rec.arn(), rec.Origin)
@@ -102,8 +106,17 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *kmsapi.ImportKeyMat
 	if model == kmsapi.ExpirationModelTypeKeyMaterialDoesNotExpire && in.ValidTo != nil {
 		return nil, validation("A ValidTo date must not be set if the ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE")
 	}
+	// AWS documents for ValidTo: "The value of this parameter must be a
+	// future date and time. The maximum value is 365 days from the
+	// request date." (ImportKeyMaterial, KMS API Reference). It documents
+	// neither the error code nor the message of a violation: rampart
+	// answers ValidationException, KMS's error for invalid parameters,
+	// in the words of that sentence.
 	if in.ValidTo != nil && !in.ValidTo.After(c.Now) {
-		return nil, validation("ValidTo must be in the future")
+		return nil, validation("ValidTo must be a future date and time.")
+	}
+	if in.ValidTo != nil && in.ValidTo.After(c.Now.Add(maxValidTo)) {
+		return nil, validation("ValidTo must be at most 365 days from the request date.")
 	}
 	e, _, err := s.resolve(ctx, c, deref(in.KeyId), false)
 	if err != nil {
