@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -18,12 +19,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The PostgreSQL server of the test machine (.ci/run starts one): trust
-// authentication on 127.0.0.1, database "test". Trust lets any password
-// in, so the tests check what the server stores: pg_authid's SCRAM
-// verifier must match the new password and not the old one.
+// authentication on 127.0.0.1, database "test", except for members of the
+// group role rampart_password_auth, whose logins need their password
+// (.ci/run adds the pg_hba.conf lines). The tests make the rotated roles
+// members, so that they can prove an old password no longer logs in, and
+// also check what the server stores: pg_authid's SCRAM verifier must match
+// the new password and not the old one.
 func pgAdmin(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
@@ -92,6 +97,72 @@ func newRole(t *testing.T, admin *pgx.Conn, password string) string {
 	return role
 }
 
+// requirePasswords makes role a member of rampart_password_auth, so that
+// its logins need its password, and checks that they do. Where the group
+// role or its pg_hba.conf line is missing the test fails in CI (.ci/run
+// sets both up) and is skipped elsewhere.
+func requirePasswords(t *testing.T, admin *pgx.Conn, role, password string) {
+	t.Helper()
+	missing := func(why string) {
+		t.Helper()
+		const how = "run the PostgreSQL part of .ci/run: it creates the group role rampart_password_auth and adds `host all +rampart_password_auth 127.0.0.1/32 scram-sha-256` before the first host line of pg_hba.conf"
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s; %s", why, how)
+		}
+		t.Skipf("%s; %s", why, how)
+	}
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, "GRANT rampart_password_auth TO "+pgx.Identifier{role}.Sanitize()); err != nil {
+		missing(fmt.Sprintf("cannot make %s a member of rampart_password_auth: %v", role, err))
+	}
+	if err := pgLogin(role, "not-"+password); pgSQLState(err) != "28P01" {
+		missing(fmt.Sprintf("a wrong password for %s did not fail with 28P01 (got %v): pg_hba.conf does not ask rampart_password_auth's members for passwords", role, err))
+	}
+	if err := pgLogin(role, password); err != nil {
+		t.Fatalf("%s cannot log in with its password: %v", role, err)
+	}
+}
+
+// pgLogin logs in to the test database as role with password, and out.
+func pgLogin(role, password string) error {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig("host=127.0.0.1 port=5432 dbname=test sslmode=disable connect_timeout=3")
+	if err != nil {
+		return err
+	}
+	cfg.User, cfg.Password = role, password
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var one int
+	err = conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+	conn.Close(ctx)
+	return err
+}
+
+// pgSQLState returns the SQLSTATE of a PostgreSQL error, or "".
+func pgSQLState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// wantLogin checks that role logs in with password, or, when bad, that it
+// is refused for a wrong password (SQLSTATE 28P01, invalid_password).
+func wantLogin(t *testing.T, role, password string, bad bool) {
+	t.Helper()
+	err := pgLogin(role, password)
+	switch {
+	case !bad && err != nil:
+		t.Fatalf("%s cannot log in with its new password: %v", role, err)
+	case bad && pgSQLState(err) != "28P01":
+		t.Fatalf("%s with its old password: %v, want SQLSTATE 28P01", role, err)
+	}
+}
+
 func dbJSON(t *testing.T, user, password, master string) string {
 	m := map[string]any{"engine": "postgres", "host": "127.0.0.1", "port": 5432, "dbname": "test", "username": user, "password": password}
 	if master != "" {
@@ -118,6 +189,7 @@ func TestPostgresSingleUserRotation(t *testing.T) {
 	ctx := context.Background()
 	const old = "Old-Passw0rd-for-rotation"
 	role := newRole(t, admin, old)
+	requirePasswords(t, admin, role, old)
 	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/app"), SecretString: aws.String(dbJSON(t, role, old, ""))}))
 	if !scramMatches(t, rolpassword(t, admin, role), old) {
 		t.Fatal("setup: the role's verifier does not match its password")
@@ -134,12 +206,10 @@ func TestPostgresSingleUserRotation(t *testing.T) {
 	if !scramMatches(t, v, newPW) || scramMatches(t, v, old) {
 		t.Fatal("the server's password is not the new one")
 	}
-	// The new credentials log in and query.
-	conn, err := pgx.Connect(ctx, "host=127.0.0.1 port=5432 dbname=test user="+role+" password="+newPW)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	// The new password logs in and queries; the old one, which
+	// AWSPREVIOUS still holds, is refused.
+	wantLogin(t, role, newPW, false)
+	wantLogin(t, role, old, true)
 }
 
 func TestPostgresAlternatingUsersRotation(t *testing.T) {
@@ -149,6 +219,7 @@ func TestPostgresAlternatingUsersRotation(t *testing.T) {
 	ctx := context.Background()
 	const old = "Old-Passw0rd-alternating"
 	role := newRole(t, admin, old)
+	requirePasswords(t, admin, role, old)
 	master := must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/master"), SecretString: aws.String(dbJSON(t, "postgres", "unused-with-trust", ""))}))
 	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("db/app"), SecretString: aws.String(dbJSON(t, role, old, aws.ToString(master.ARN)))}))
 	fn := aws.String("arn:aws:lambda:us-east-1:000000000000:function:SecretsManagerRDSPostgreSQLRotationMultiUser")
@@ -167,6 +238,12 @@ func TestPostgresAlternatingUsersRotation(t *testing.T) {
 	if err := admin.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER')", role+"_clone", role).Scan(&member); err != nil || !member {
 		t.Fatalf("the clone does not have the user's privileges: %v", err)
 	}
+	// The clone logs in with its new password only (it is a member of
+	// rampart_password_auth through the user); the user, AWSPREVIOUS, still
+	// logs in with its password.
+	wantLogin(t, role+"_clone", clonePW, false)
+	wantLogin(t, role+"_clone", "not-"+clonePW, true)
+	wantLogin(t, role, old, false)
 	// The next rotation goes back to the user, with a new password.
 	r = must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("db/app")}))
 	waitRotated(t, c, "db/app", aws.ToString(r.VersionId))
@@ -175,6 +252,9 @@ func TestPostgresAlternatingUsersRotation(t *testing.T) {
 	if cur["username"] != role || prev["username"] != role+"_clone" || !scramMatches(t, rolpassword(t, admin, role), pw) || scramMatches(t, rolpassword(t, admin, role), old) {
 		t.Fatalf("second rotation: user %v, previous %v", cur["username"], prev["username"])
 	}
+	wantLogin(t, role, pw, false)
+	wantLogin(t, role, old, true)
+	wantLogin(t, role+"_clone", clonePW, false)
 }
 
 // A built-in rotator's calls are its own: it acts as the principal that

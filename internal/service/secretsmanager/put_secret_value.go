@@ -98,6 +98,9 @@ func (s *Service) addVersion(ctx context.Context, c *service.Call, sc *secret, v
 			cur.moveStage(st, nv)
 		}
 		cur.LastChanged = c.Now
+		if slices.Contains(stages, stageCurrent) {
+			cur.Rotation.manualRotation(c.Now) // rotation.go
+		}
 		if edit != nil {
 			if err := edit(cur); err != nil {
 				return err

@@ -507,8 +507,12 @@ func TestReplicaFollowsRotation(t *testing.T) {
 		t.Fatalf("replica rotation configuration = %+v", d)
 	}
 
-	// When due, only the primary rotates.
-	if n, err := e.Svc.RotateDue(ctx, time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
+	// When due (inside the primary's next rotation window), only the primary rotates.
+	next := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db")})).NextRotationDate
+	if next == nil {
+		t.Fatal("no NextRotationDate on the primary")
+	}
+	if n, err := e.Svc.RotateDue(ctx, next.Add(-time.Hour)); err != nil || n != 1 {
 		t.Fatalf("RotateDue = %d, %v; want the primary only", n, err)
 	}
 	waitFor(t, "the scheduled rotation", func() bool {

@@ -244,10 +244,13 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("after rotation: current %q (db %q), previous %q", aws.ToString(cur.SecretString), db.password, aws.ToString(prev.SecretString))
 	}
 	d := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db")}))
+	// The next rotation window is the UTC day 30 days after this rotation;
+	// NextRotationDate is its last second, the latest the rotation runs.
 	if !aws.ToBool(d.RotationEnabled) || aws.ToString(d.RotationLambdaARN) != fnARN || d.LastRotatedDate == nil || d.NextRotationDate == nil ||
-		aws.ToInt64(d.RotationRules.AutomaticallyAfterDays) != 30 || d.NextRotationDate.Sub(*d.LastRotatedDate).Round(time.Hour) != 30*24*time.Hour {
+		aws.ToInt64(d.RotationRules.AutomaticallyAfterDays) != 30 || !d.NextRotationDate.Equal(utcDay(*d.LastRotatedDate).AddDate(0, 0, 31).Add(-time.Second)) {
 		t.Fatalf("rotation state = %+v", d)
 	}
+	next := *d.NextRotationDate
 	if !slices.Equal(d.VersionIdsToStages[tok2], []string{"AWSCURRENT"}) {
 		t.Fatalf("labels after rotation: %v", d.VersionIdsToStages)
 	}
@@ -284,14 +287,14 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("audit events of the failed rotation: %+v", evs)
 	}
 
-	// The schedule retries it with its own token once it is due.
+	// The schedule retries it with its own token in its rotation window.
 	db.mu.Lock()
 	db.failStep = ""
 	db.mu.Unlock()
 	if n, err := e.Svc.RotateDue(ctx, time.Now().Add(24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("RotateDue before the date = %d, %v", n, err)
 	}
-	if n, err := e.Svc.RotateDue(ctx, time.Now().Add(31*24*time.Hour)); err != nil || n != 1 {
+	if n, err := e.Svc.RotateDue(ctx, next.Add(-time.Hour)); err != nil || n != 1 {
 		t.Fatalf("RotateDue when due = %d, %v", n, err)
 	}
 	waitRotated(t, c, "db", tok3)
@@ -310,19 +313,31 @@ func TestRotateSecret(t *testing.T) {
 	}
 }
 
+// NextRotationDate is the last second of the next rotation window
+// ("The next rotation is scheduled to occur on or before this date"): a
+// rate in days and AutomaticallyAfterDays open it at midnight, a rate in
+// hours at midnight and every N hours after, a cron expression when it
+// fires; it lasts Duration, by default an hour for a schedule in hours and
+// until the end of the UTC day for one in days.
 func TestRotationSchedules(t *testing.T) {
 	e := start(t)
 	c := e.root()
 	ctx := context.Background()
 	e.Svc.RegisterFunction(fnARN, &secretsmanager.HTTPFunction{URL: "http://127.0.0.1:1/unused"})
+	endOfDay := func(t time.Time) time.Time { return utcDay(t).AddDate(0, 0, 1).Add(-time.Second) }
 	cases := map[string]struct {
 		rules    smtypes.RotationRulesType
 		nextFrom func(time.Time) time.Time
 	}{
-		"days":     {smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(7)}, func(t time.Time) time.Time { return t.Add(7 * 24 * time.Hour) }},
-		"rate":     {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(10 days)"), Duration: aws.String("3h")}, func(t time.Time) time.Time { return t.Add(10 * 24 * time.Hour) }},
-		"cron":     {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 16 1,15 * ? *)")}, nextCron1615},
-		"cron dow": {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(30 4 ? * SUN *)")}, nextSunday0430},
+		"days":          {smtypes.RotationRulesType{AutomaticallyAfterDays: aws.Int64(7)}, func(t time.Time) time.Time { return endOfDay(utcDay(t).AddDate(0, 0, 7)) }},
+		"rate days":     {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(10 days)"), Duration: aws.String("3h")}, func(t time.Time) time.Time { return utcDay(t).AddDate(0, 0, 10).Add(3*time.Hour - time.Second) }},
+		"rate 1 day":    {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(1 day)")}, func(t time.Time) time.Time { return endOfDay(utcDay(t).AddDate(0, 0, 1)) }},
+		"rate hours":    {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(6 hours)")}, func(t time.Time) time.Time { return nextHour(t, 0, 6, 12, 18).Add(time.Hour - time.Second) }},
+		"rate hours 4h": {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(4 hours)"), Duration: aws.String("4h")}, func(t time.Time) time.Time { return nextHour(t, 0, 4, 8, 12, 16, 20).Add(4*time.Hour - time.Second) }},
+		"cron":          {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 16 1,15 * ? *)")}, func(t time.Time) time.Time { return endOfDay(nextCron1615(t)) }},
+		"cron window":   {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 16 1,15 * ? *)"), Duration: aws.String("2h")}, func(t time.Time) time.Time { return nextCron1615(t).Add(2*time.Hour - time.Second) }},
+		"cron dow":      {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(30 4 ? * SUN *)")}, func(t time.Time) time.Time { return endOfDay(nextSunday0430(t)) }},
+		"cron hours":    {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 4/12 * * ? *)")}, func(t time.Time) time.Time { return nextHour(t, 4, 16).Add(time.Hour - time.Second) }},
 	}
 	i := 0
 	for name, tc := range cases {
@@ -332,15 +347,33 @@ func TestRotationSchedules(t *testing.T) {
 			must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: id, SecretString: aws.String("v")}))
 			before := time.Now().UTC()
 			must[*sm.RotateSecretOutput](t)(c.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: id, RotationLambdaARN: aws.String(fnARN), RotationRules: &tc.rules, RotateImmediately: aws.Bool(false)}))
+			after := time.Now().UTC()
 			d := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: id}))
-			want := tc.nextFrom(before)
-			if !aws.ToBool(d.RotationEnabled) || d.NextRotationDate == nil || d.NextRotationDate.Sub(want).Abs() > 2*time.Minute || d.LastRotatedDate != nil {
-				t.Fatalf("NextRotationDate %v, want about %v (%+v)", d.NextRotationDate, want, d)
+			if !aws.ToBool(d.RotationEnabled) || d.NextRotationDate == nil || d.LastRotatedDate != nil ||
+				!(d.NextRotationDate.Equal(tc.nextFrom(before)) || d.NextRotationDate.Equal(tc.nextFrom(after))) {
+				t.Fatalf("NextRotationDate %v, want %v (%+v)", d.NextRotationDate, tc.nextFrom(before), d)
 			}
 			if aws.ToString(d.RotationRules.ScheduleExpression) != aws.ToString(tc.rules.ScheduleExpression) || aws.ToString(d.RotationRules.Duration) != aws.ToString(tc.rules.Duration) {
 				t.Fatalf("RotationRules = %+v", d.RotationRules)
 			}
 		})
+	}
+}
+
+// utcDay is the start of t's UTC day.
+func utcDay(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// nextHour is the first time after t that is one of the hours, on the hour.
+func nextHour(t time.Time, hours ...int) time.Time {
+	for d := utcDay(t); ; d = d.AddDate(0, 0, 1) {
+		for _, h := range hours {
+			if at := d.Add(time.Duration(h) * time.Hour); at.After(t) {
+				return at
+			}
+		}
 	}
 }
 

@@ -22,6 +22,18 @@ import (
 )
 
 // rotation is a secret's rotation configuration and state.
+//
+// Scheduled rotation runs in the pending rotation window, from WindowStart
+// until WindowEnd (schedule.go). Next, DescribeSecret's NextRotationDate,
+// is the last second of that window: "The next rotation is scheduled to
+// occur on or before this date ... This date represents the latest date that
+// rotation will occur". A rotation that fails is retried in its window,
+// after a backoff ("If any rotation step fails, Secrets Manager retries the
+// entire rotation process multiple times during the open rotation windows on
+// the secret"); once the window closes without a rotation, the next window
+// of the schedule is the pending one, while Next stays where it was until a
+// rotation succeeds ("If rotation is unsuccessful, this date may be in the
+// past").
 type rotation struct {
 	Enabled     bool      `json:"enabled"`
 	LambdaARN   string    `json:"lambdaArn,omitempty"`
@@ -31,6 +43,14 @@ type rotation struct {
 	LastRotated time.Time `json:"lastRotated,omitzero"`
 	Next        time.Time `json:"next,omitzero"`
 	LastError   string    `json:"lastError,omitempty"` // why the last rotation failed
+	// The pending rotation window; zero in configurations stored before
+	// windows, which are due from Next on.
+	WindowStart time.Time `json:"windowStart,omitzero"`
+	WindowEnd   time.Time `json:"windowEnd,omitzero"`
+	// Failures counts the failed attempts in the pending window; the next
+	// attempt waits until RetryAt.
+	Failures int       `json:"failures,omitempty"`
+	RetryAt  time.Time `json:"retryAt,omitzero"`
 	// RunAs is the identity built-in rotators act as on schedule: the
 	// principal that last configured rotation (see runner.go).
 	RunAs *authz.Principal `json:"runAs,omitempty"`
@@ -53,18 +73,115 @@ func (r *rotation) rules() *smapi.RotationRulesType {
 	return out
 }
 
-// next returns when the rotation after one at t is due.
-func (r *rotation) next(t time.Time) time.Time {
+// schedule returns r's schedule, or nil when it has none.
+func (r *rotation) schedule() *schedule {
 	switch {
 	case r.AfterDays > 0:
-		return t.Add(time.Duration(r.AfterDays) * 24 * time.Hour)
+		return &schedule{days: int(r.AfterDays)}
 	case r.Schedule != "":
-		sch, err := parseSchedule(r.Schedule)
-		if err == nil {
-			return sch.next(t)
+		if sch, err := parseSchedule(r.Schedule); err == nil {
+			return sch
 		}
 	}
-	return time.Time{}
+	return nil
+}
+
+// window returns r's first rotation window that opens after t.
+func (r *rotation) window(t time.Time) (start, end time.Time) {
+	sch := r.schedule()
+	if sch == nil {
+		return time.Time{}, time.Time{}
+	}
+	dur, _ := parseDuration(r.Duration)
+	return sch.window(t, dur)
+}
+
+// scheduleAfter makes r's first window after t the pending one, with no
+// failures, and NextRotationDate its last second.
+func (r *rotation) scheduleAfter(t time.Time) {
+	r.WindowStart, r.WindowEnd = r.window(t)
+	r.Next = time.Time{}
+	if !r.WindowEnd.IsZero() {
+		r.Next = r.WindowEnd.Add(-time.Second)
+	}
+	r.Failures, r.RetryAt = 0, time.Time{}
+}
+
+// current returns the pending window at now: the stored one, or when it
+// has closed, the first later one that has not. moved reports the latter.
+func (r *rotation) current(now time.Time) (start, end time.Time, moved bool) {
+	start, end = r.WindowStart, r.WindowEnd
+	if start.IsZero() {
+		return r.Next, time.Time{}, false // stored before windows: due from Next on
+	}
+	// A bounded walk: the schedule fires at least once every 1000 days.
+	for i := 0; i < 100000 && !end.IsZero() && !now.Before(end); i++ {
+		start, end = r.window(start)
+		moved = true
+	}
+	return start, end, moved
+}
+
+// due reports whether a scheduled rotation of r should start at now: its
+// pending window is open and no failed attempt's backoff is running.
+func (r *rotation) due(now time.Time) bool {
+	if !r.Enabled {
+		return false
+	}
+	start, end, moved := r.current(now)
+	if start.IsZero() || now.Before(start) || (!end.IsZero() && !now.Before(end)) {
+		return false
+	}
+	return moved || r.RetryAt.IsZero() || !now.Before(r.RetryAt)
+}
+
+// retryBackoff is how long the next attempt waits after the n-th failed
+// attempt in a window: 5 minutes, doubling, at most an hour. AWS documents
+// that it retries "multiple times during the open rotation windows", not
+// how often.
+func retryBackoff(n int) time.Duration {
+	d := 5 * time.Minute
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// failed records an attempt that failed at now: it is retried in the
+// pending window after retryBackoff, or, when the window closes before
+// that, in the next window. A failure before the window opens (a
+// RotateSecret of its own) leaves the schedule as it is.
+func (r *rotation) failed(now time.Time) {
+	start, end, moved := r.current(now)
+	if moved {
+		r.Failures, r.RetryAt = 0, time.Time{}
+	}
+	r.WindowStart, r.WindowEnd = start, end
+	if start.IsZero() || end.IsZero() || now.Before(start) {
+		return
+	}
+	r.Failures++
+	if retry := now.Add(retryBackoff(r.Failures)); retry.Before(end) {
+		r.RetryAt = retry
+		return
+	}
+	// No time left in this window: wait for the next. Next stays.
+	r.WindowStart, r.WindowEnd = r.window(start)
+	r.Failures, r.RetryAt = 0, time.Time{}
+}
+
+// manualRotation applies a value made current at now by PutSecretValue or
+// UpdateSecret: with AutomaticallyAfterDays, "Secrets Manager calculates
+// the next rotation date based on the previous rotation. Manually updating
+// the secret value by calling PutSecretValue or UpdateSecret is considered
+// a valid rotation" (RotationRulesType). AWS documents nothing of the kind
+// for a ScheduleExpression, whose windows stay, nor that LastRotatedDate
+// ("The last date and time that Secrets Manager rotated the secret")
+// changes.
+func (r *rotation) manualRotation(now time.Time) {
+	if r != nil && r.Enabled && r.AfterDays > 0 {
+		r.scheduleAfter(now)
+	}
 }
 
 // RotationEvent is what a rotation function receives, as AWS sends it to a
@@ -180,7 +297,8 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	var rules rotation
 	if r := in.RotationRules; r != nil {
 		if r.AutomaticallyAfterDays != nil && r.ScheduleExpression != nil {
-			return nil, smapi.NewInvalidParameterException("You can't specify both AutomaticallyAfterDays and ScheduleExpression.")
+			// AWS's words (terraform-provider-aws issue 33329).
+			return nil, smapi.NewInvalidParameterException("You cannot specify both rotation frequency and schedule expression together.")
 		}
 		rules.AfterDays = deref(r.AutomaticallyAfterDays)
 		if r.ScheduleExpression != nil {
@@ -236,12 +354,22 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		if in.RotationRules != nil {
 			rot.AfterDays, rot.Schedule, rot.Duration = rules.AfterDays, rules.Schedule, rules.Duration
 		}
+		wasEnabled := rot.Enabled
 		rot.Enabled = rot.AfterDays > 0 || rot.Schedule != ""
-		base := rot.LastRotated
-		if base.IsZero() || in.RotationRules != nil {
-			base = c.Now
+		// New rules start a new schedule from now; turning rotation back on
+		// resumes it from the last rotation ("if you turn off automatic
+		// rotation and then turn it back on, the next rotation may occur
+		// much sooner than this date"); otherwise the pending window stays.
+		switch {
+		case in.RotationRules != nil:
+			rot.scheduleAfter(c.Now)
+		case !wasEnabled || (rot.WindowStart.IsZero() && rot.Next.IsZero()):
+			base := rot.LastRotated
+			if base.IsZero() {
+				base = c.Now
+			}
+			rot.scheduleAfter(base)
 		}
-		rot.Next = rot.next(base)
 		// The identity built-in rotators act as on schedule: this caller.
 		// Session policies do not survive storage, so a session's rotation
 		// keeps the identity configured before it, if any.
@@ -262,7 +390,7 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	}
 	run := *c
 	run.Rand = rand.Reader
-	if err := s.startRotation(sc, token, &run); err != nil {
+	if err := s.startRotation(sc, token, &run, c.Now); err != nil {
 		return nil, err
 	}
 	out.VersionId = &token
@@ -299,7 +427,8 @@ func (s *Service) CancelRotateSecret(ctx context.Context, in *smapi.CancelRotate
 			return smapi.NewInvalidRequestException("You tried to enable rotation on a secret that doesn't already have a Lambda function ARN configured and you didn't include such an ARN as a parameter in this call.")
 		}
 		sc.Rotation.Enabled = false
-		sc.Rotation.Next = time.Time{}
+		sc.Rotation.Next, sc.Rotation.WindowStart, sc.Rotation.WindowEnd = time.Time{}, time.Time{}, time.Time{}
+		sc.Rotation.Failures, sc.Rotation.RetryAt = 0, time.Time{}
 		sc.LastChanged = c.Now
 		out = &smapi.CancelRotateSecretResponse{ARN: ptr(sc.ARN), Name: ptr(sc.Name)}
 		if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
@@ -313,15 +442,29 @@ func (s *Service) CancelRotateSecret(ctx context.Context, in *smapi.CancelRotate
 	return out, nil
 }
 
-// checkDuration validates a rotation window: "Nh", 1 to 24 hours
-// (RotationRulesType.Duration), no longer than the schedule's interval.
+// checkDuration validates a rotation window: "Nh", from 1 to 24 hours
+// (RotationRulesType.Duration: "You can set the rotation window as small as
+// one hour"), that fits the schedule sch (nil: AutomaticallyAfterDays,
+// whose window opens at midnight). AWS does not document these messages.
 func checkDuration(d string, sch *schedule) error {
-	n, err := strconv.Atoi(strings.TrimSuffix(d, "h"))
-	if err != nil || !strings.HasSuffix(d, "h") || n < 1 || n > 24 {
-		return smapi.NewInvalidParameterException("The Duration must be between 1h and 24h.")
+	dur, err := parseDuration(d)
+	if err != nil {
+		return err
 	}
-	if sch != nil && sch.every > 0 && time.Duration(n)*time.Hour > sch.every {
-		return smapi.NewInvalidParameterException("The rotation window (Duration) can't be longer than the rotation interval.")
+	if sch != nil {
+		return sch.checkWindow(dur)
 	}
 	return nil
+}
+
+// parseDuration parses a Duration rule ("" is 0).
+func parseDuration(d string) (time.Duration, error) {
+	if d == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(d, "h"))
+	if err != nil || !strings.HasSuffix(d, "h") || n < 1 || n > 24 {
+		return 0, smapi.NewInvalidParameterException("The Duration %s is not valid: the rotation window is from 1h to 24h long.", d)
+	}
+	return time.Duration(n) * time.Hour, nil
 }

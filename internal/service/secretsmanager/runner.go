@@ -47,10 +47,11 @@ type Recorder interface {
 // errPending is AWS's answer to RotateSecret while a rotation is unfinished.
 const errPendingMsg = "A previous rotation isn't complete. That rotation will be reattempted."
 
-// startRotation claims sc for a rotation with token and runs it in the
-// background as run (the identity built-in rotators act as). It fails
-// with InvalidRequestException when a rotation of sc is running here.
-func (s *Service) startRotation(sc *secret, token string, run *service.Call) error {
+// startRotation claims sc for a rotation with token, started at at, and
+// runs it in the background as run (the identity built-in rotators act as).
+// It fails with InvalidRequestException when a rotation of sc is running
+// here.
+func (s *Service) startRotation(sc *secret, token string, run *service.Call, at time.Time) error {
 	key := sc.key()
 	s.rotMu.Lock()
 	if s.rotating[key] {
@@ -66,7 +67,7 @@ func (s *Service) startRotation(sc *secret, token string, run *service.Call) err
 	s.rotMu.Unlock()
 	go func() {
 		defer s.bgWG.Done()
-		failed := s.runRotation(s.bg, sc, token, run)
+		failed := s.runRotation(s.bg, sc, token, run, at)
 		s.rotMu.Lock()
 		delete(s.rotating, key)
 		s.rotMu.Unlock()
@@ -83,8 +84,13 @@ func (s *Service) startRotation(sc *secret, token string, run *service.Call) err
 }
 
 // runRotation runs the four steps for sc with token as the new version's
-// id, records the outcome on the secret and returns why it failed.
-func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run *service.Call) (failed error) {
+// id, records the outcome on the secret and returns why it failed. at is
+// when the rotation started (the time a scheduled run was due, or the
+// request's): the outcome is recorded at at plus the time the steps took by
+// the service's clock, so that a schedule driven with its own clock
+// (RotateDue) stays on that clock.
+func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run *service.Call, at time.Time) (failed error) {
+	began := s.opts.Now()
 	fn := s.function(sc.Rotation.LambdaARN)
 	s.event(ctx, sc, "RotationStarted", token, "")
 	if fn == nil {
@@ -112,7 +118,7 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 			failed = errors.New("rotation finished without moving AWSCURRENT to the new version")
 		}
 	}
-	now := s.opts.Now()
+	now := at.Add(max(s.opts.Now().Sub(began), 0))
 	// The outcome is recorded even when ctx ended (Close): a rotation cut
 	// short is a failed one.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -124,10 +130,11 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 		}
 		if failed != nil {
 			cur.Rotation.LastError = failed.Error()
+			cur.Rotation.failed(now)
 		} else {
 			cur.Rotation.LastError = ""
 			cur.Rotation.LastRotated = now
-			cur.Rotation.Next = cur.Rotation.next(now)
+			cur.Rotation.scheduleAfter(now)
 			// A finished rotation leaves AWSPENDING on no version but the
 			// current one (AWS: "AWSPENDING ... not attached to any version").
 			if p := cur.staged(stagePending); p != nil && slices.Contains(p.Stages, stageCurrent) {
@@ -266,9 +273,11 @@ func (s *Service) RunDueIfLeader(ctx context.Context, now time.Time) (led bool, 
 }
 
 // RotateDue starts the rotation of every secret whose rotation is due at
-// now and returns how many it started; they run in the background. A
-// rotation that failed is retried with its own token (its AWSPENDING
-// version). It does not take BackgroundLease: RunDueIfLeader does.
+// now, that is whose rotation window is open at now and whose last failed
+// attempt's backoff has passed (rotation.due), and returns how many it
+// started; they run in the background. A rotation that failed is retried
+// with its own token (its AWSPENDING version). It does not take
+// BackgroundLease: RunDueIfLeader does.
 func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 	var due []*secret
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -281,7 +290,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			if sc != nil && !sc.scheduled() && !sc.replica() && sc.Rotation != nil && sc.Rotation.Enabled && !sc.Rotation.Next.IsZero() && !now.Before(sc.Rotation.Next) {
+			if sc != nil && !sc.scheduled() && !sc.replica() && sc.Rotation != nil && sc.Rotation.due(now) {
 				due = append(due, sc)
 			}
 		}
@@ -312,7 +321,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 		if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
 			token = p.ID
 		}
-		if err := s.startRotation(sc, token, run); err != nil {
+		if err := s.startRotation(sc, token, run, now); err != nil {
 			continue // running already
 		}
 		n++

@@ -9,12 +9,27 @@ import (
 	smapi "github.com/rampart/rampart/internal/api/secretsmanager"
 )
 
-// schedule is a parsed rotation ScheduleExpression ("Schedule expressions
-// in Secrets Manager rotation"): rate(N hours|days), N hours from 4 to 23
-// or days from 1 to 1000, or cron(Minutes Hours Day-of-month Month
-// Day-of-week Year) in UTC, where one of day-of-month and day-of-week is "?".
+// schedule is a rotation schedule: a parsed ScheduleExpression ("Schedule
+// expressions in Secrets Manager rotation"), rate(N hours|days), N hours
+// from 4 to 23 or days from 1 to 1000, or cron(Minutes Hours Day-of-month
+// Month Day-of-week Year) in UTC, where one of day-of-month and day-of-week
+// is "?"; or AutomaticallyAfterDays, which is a schedule in days.
+//
+// Secrets Manager rotates in rotation windows (rotate-secrets_schedule.html):
+// "For a rate in hours, the default rotation window starts at midnight and
+// closes after one hour"; "for a rate in days, the default rotation window
+// starts at midnight and closes at the end of the day"; a cron() window opens
+// at the time the expression gives and closes after one hour for a schedule
+// in hours, at the end of the UTC day for one in days. Duration sets the
+// window's length instead. rate(N hours) therefore opens a window at midnight
+// and every N hours after it, each UTC day, as cron(0 0/N * * ? *) does
+// ("a cron expression that includes increments of hours resets each day");
+// rate(N days) and AutomaticallyAfterDays open one at midnight N days after
+// the last rotation ("Secrets Manager calculates the next rotation date based
+// on the previous rotation").
 type schedule struct {
-	every time.Duration // rate(…); 0 for cron
+	days  int // rate(N days) or AutomaticallyAfterDays: N; 0 otherwise
+	hours int // rate(N hours): N, also expressed in the cron fields below
 	// cron fields as sets; dow uses 1 = Sunday … 7 = Saturday.
 	min, hour, dom, month, dow [64]bool
 	years                      map[int]bool // nil: every year
@@ -40,12 +55,23 @@ func parseSchedule(expr string) (*schedule, error) {
 			if n < 4 || n > 23 {
 				return nil, bad("a rate in hours must be between 4 and 23")
 			}
-			return &schedule{every: time.Duration(n) * time.Hour}, nil
+			sch := &schedule{hours: n, anyDOW: true}
+			sch.min[0] = true
+			for h := 0; h < 24; h += n {
+				sch.hour[h] = true
+			}
+			for d := 1; d <= 31; d++ {
+				sch.dom[d] = true
+			}
+			for m := 1; m <= 12; m++ {
+				sch.month[m] = true
+			}
+			return sch, nil
 		case "day":
 			if n < 1 || n > 1000 {
 				return nil, bad("a rate in days must be between 1 and 1000")
 			}
-			return &schedule{every: time.Duration(n) * 24 * time.Hour}, nil
+			return &schedule{days: n}, nil
 		}
 		return nil, bad("the unit must be hours or days")
 	case strings.HasPrefix(expr, "cron(") && strings.HasSuffix(expr, ")"):
@@ -158,17 +184,15 @@ func cronValue(v string, lo, hi int, names []string) (int, error) {
 	return n, nil
 }
 
-// next returns the first time strictly after t the schedule fires (UTC,
-// to the minute), or the zero time when it never does within five years.
+// next returns the first time strictly after t a cron schedule (or a
+// rate in hours) fires (UTC, to the minute), or the zero time when it never
+// does within five years.
 func (s *schedule) next(t time.Time) time.Time {
-	if s.every > 0 {
-		return t.Add(s.every)
-	}
 	t = t.UTC().Truncate(time.Minute).Add(time.Minute)
 	end := t.AddDate(5, 0, 0)
 	for t.Before(end) {
 		if (s.years != nil && !s.years[t.Year()]) || !s.month[int(t.Month())] || !s.dayMatches(t) {
-			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+			t = midnight(t).AddDate(0, 0, 1)
 			continue
 		}
 		if !s.hour[t.Hour()] {
@@ -182,6 +206,81 @@ func (s *schedule) next(t time.Time) time.Time {
 		return t
 	}
 	return time.Time{}
+}
+
+// hourly reports whether s is "a rotation schedule in hours": a rate in
+// hours, or a cron expression that fires more than once a day.
+func (s *schedule) hourly() bool {
+	if s.hours > 0 {
+		return true
+	}
+	if s.days > 0 {
+		return false
+	}
+	return len(s.firesInDay()) > 1
+}
+
+// firesInDay returns the offsets from midnight at which a cron schedule
+// fires on a day it fires, in order.
+func (s *schedule) firesInDay() []time.Duration {
+	var out []time.Duration
+	for h := 0; h < 24; h++ {
+		for m := 0; m < 60; m++ {
+			if s.hour[h] && s.min[m] {
+				out = append(out, time.Duration(h)*time.Hour+time.Duration(m)*time.Minute)
+			}
+		}
+	}
+	return out
+}
+
+// window returns the first rotation window that opens after t: rotation
+// may run from start until (not including) end. dur is the Duration rule
+// (0: the default window). Both are zero when the schedule never fires.
+func (s *schedule) window(t time.Time, dur time.Duration) (start, end time.Time) {
+	if s.days > 0 {
+		start = midnight(t).AddDate(0, 0, s.days)
+	} else if start = s.next(t); start.IsZero() {
+		return start, start
+	}
+	switch {
+	case dur > 0:
+		end = start.Add(dur)
+	case s.hourly():
+		end = start.Add(time.Hour)
+	default:
+		end = midnight(start).AddDate(0, 0, 1)
+	}
+	return start, end
+}
+
+// checkWindow applies RotationRulesType.Duration's rule to a window of dur
+// (0: the default one): "The window must not extend into the next rotation
+// window or the next UTC day"; for a schedule in hours, "confirm that the
+// rotation window is less than or equal to the number of hours between
+// rotations", and for one in days "that the start hour plus the window
+// duration is less than or equal to 24 hours" (rotate-secrets_schedule.html).
+// AWS does not document the messages of these errors.
+func (s *schedule) checkWindow(dur time.Duration) error {
+	if dur == 0 || s.days > 0 {
+		return nil // midnight plus at most 24 hours
+	}
+	fires := s.firesInDay()
+	for i, at := range fires {
+		if at+dur > 24*time.Hour {
+			return smapi.NewInvalidParameterException("The rotation window (Duration %dh) that opens at %02d:%02d UTC extends into the next UTC day.", dur/time.Hour, at/time.Hour, at%time.Hour/time.Minute)
+		}
+		if i+1 < len(fires) && at+dur > fires[i+1] {
+			return smapi.NewInvalidParameterException("The rotation window (Duration %dh) is longer than the interval between rotations: it extends into the next rotation window.", dur/time.Hour)
+		}
+	}
+	return nil
+}
+
+// midnight returns the start of t's UTC day.
+func midnight(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 func (s *schedule) dayMatches(t time.Time) bool {

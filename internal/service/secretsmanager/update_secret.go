@@ -11,7 +11,9 @@ import (
 )
 
 // UpdateSecret changes a secret's description or KMS key and, given a
-// value, adds a version labelled AWSCURRENT.
+// value, adds a version labelled AWSCURRENT, which with
+// AutomaticallyAfterDays counts as a rotation for the schedule
+// (rotation.manualRotation).
 //
 // A new KmsKeyId encrypts new versions and, as AWS does, the versions
 // labelled AWSCURRENT, AWSPENDING and AWSPREVIOUS, which are re-encrypted
