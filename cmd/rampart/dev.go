@@ -23,6 +23,7 @@ func runDev(args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	accessKey := fs.String("root-access-key", envOr("RAMPART_ROOT_ACCESS_KEY_ID", app.DevAccessKey), "root access key id of account 000000000000 (env RAMPART_ROOT_ACCESS_KEY_ID)")
 	secretKey := fs.String("root-secret-key", envOr("RAMPART_ROOT_SECRET_ACCESS_KEY", app.DevSecretKey), "root secret access key (env RAMPART_ROOT_SECRET_ACCESS_KEY)")
+	auditAsync := auditAsyncReadsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,7 +62,8 @@ func runDev(args []string) error {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, Dev: true, RootAccessKey: *accessKey, RootSecretKey: *secretKey})
+	rp, err := app.Open(ctx, app.Config{DataDir: dir, Logger: logger, Dev: true, RootAccessKey: *accessKey, RootSecretKey: *secretKey,
+		AuditAsyncReads: *auditAsync})
 	if err != nil {
 		return err
 	}
@@ -89,6 +91,14 @@ account %s; root access key %s
 		err = nil
 	}
 	return err
+}
+
+// auditAsyncReadsFlag registers --audit-async-reads (dev and server).
+func auditAsyncReadsFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("audit-async-reads", false,
+		"answer calls that changed nothing (reads, refusals, authentication failures) before their audit records are durable: "+
+			"less latency under load, but a crash may lose the records of such calls answered in the last millisecond or so "+
+			"(the record of a change is always durable before its answer)")
 }
 
 func envOr(name, def string) string {

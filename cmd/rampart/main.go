@@ -21,12 +21,12 @@ var version = "dev"
 const usage = `rampart serves the AWS security, identity and compliance APIs, and means it.
 
 Usage:
-  rampart dev [--addr 127.0.0.1:4566] [--data ./rampart-data | --ephemeral] [--log-level info]
+  rampart dev [--addr 127.0.0.1:4566] [--data ./rampart-data | --ephemeral] [--log-level info] [--audit-async-reads]
   rampart version
   rampart policy eval [--explain] < cases.jsonl
   rampart init --data DIR [--store postgres://…] [--seal keyfile|passphrase|pkcs11] [--output json]
          [--pkcs11-module PATH --pkcs11-token LABEL|--pkcs11-slot N [--pkcs11-key-label rampart-root-key]]
-  rampart server --data DIR [--store postgres://…] [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]
+  rampart server --data DIR [--store postgres://…] [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE] [--audit-async-reads]
   rampart backup --data DIR [--store postgres://…] --out FILE   (read-only: never migrates the store)
   rampart restore --in FILE --data NEWDIR [--store postgres://…]   (then copy seal.key into NEWDIR)
 

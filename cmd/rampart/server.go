@@ -93,6 +93,7 @@ func runServer(args []string) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	auditAsync := auditAsyncReadsFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func runServer(args []string) error {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rp, err := app.Open(ctx, app.Config{DataDir: *data, StoreURL: *storeURL, Logger: logger,
+	rp, err := app.Open(ctx, app.Config{DataDir: *data, StoreURL: *storeURL, Logger: logger, AuditAsyncReads: *auditAsync,
 		Passphrase: func() ([]byte, error) { return readPassphrase(false) }})
 	if err != nil {
 		return err

@@ -49,6 +49,12 @@ type Config struct {
 	Dev                          bool
 	RootAccessKey, RootSecretKey string
 	MaxBodyBytes                 int64
+	// AuditAsyncReads answers the calls that changed nothing before their
+	// audit records are durable (see server.Config.AuditAsyncReads): faster
+	// under load, but a crash may lose the records of the last millisecond
+	// or so of such calls. Default false: every record is durable before
+	// its answer.
+	AuditAsyncReads bool
 }
 
 // Rampart is an assembled, running rampart (not yet listening).
@@ -145,14 +151,15 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 	rp.Registry = Registry(Deps{Store: st, Barrier: b, Authn: rp.Authn, IAM: iamSvc, KMS: rp.kms, SecretsManager: rp.sm, Dev: cfg.Dev,
 		OrgAccounts: orgAccounts{store: st, barrier: b, iam: iamSvc}})
 	rp.Handler = server.New(server.Config{
-		Registry:     rp.Registry,
-		Authn:        rp.Authn,
-		Authz:        checker,
-		KeyUsed:      iamSvc.KeyUsed,
-		AccountOpen:  rp.guardrails.AccountOpen,
-		Audit:        rp.Audit,
-		Logger:       cfg.Logger,
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		Registry:        rp.Registry,
+		Authn:           rp.Authn,
+		Authz:           checker,
+		KeyUsed:         iamSvc.KeyUsed,
+		AccountOpen:     rp.guardrails.AccountOpen,
+		Audit:           rp.Audit,
+		Logger:          cfg.Logger,
+		MaxBodyBytes:    cfg.MaxBodyBytes,
+		AuditAsyncReads: cfg.AuditAsyncReads,
 	})
 	return rp, nil
 }

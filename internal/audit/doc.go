@@ -1,12 +1,18 @@
 // Package audit records every call rampart serves, authenticated or not,
 // allowed or denied, as a CloudTrail event ([Event], with CloudTrail's JSON
-// member names). The record of a call that changed state is durable before
-// its answer is sent ([Writer.Record]); the record of a call that changed
-// nothing is queued and durable with the commit in flight or the next one,
-// within about a millisecond ([Writer.Enqueue]), as PostgreSQL lets a
-// read-only transaction end without waiting for the WAL flush. A crash can
-// lose the records of the last millisecond of reads, never the record of an
-// acknowledged change.
+// member names). By default the record of every call is durable before its
+// answer is sent ([Writer.Record]; group commit shares each fsync among the
+// calls in flight), so an answered call always has its record.
+//
+// Opting in (server.Config.AuditAsyncReads; `rampart dev|server
+// --audit-async-reads`), the record of a call that changed nothing (a read,
+// a refusal, an authentication failure) is queued instead and durable with
+// the commit in flight or the next one, within about a millisecond
+// ([Writer.Enqueue]), as PostgreSQL lets a read-only transaction end
+// without waiting for the WAL flush. A crash can then lose the records of
+// the last millisecond of such calls, never the record of an acknowledged
+// change, and a failed commit of queued records leaves a gap that stops
+// the server (see [Writer.Err]).
 //
 // # Writer
 //

@@ -142,15 +142,16 @@ func (w *Writer) Record(ctx context.Context, e *Event) error {
 
 // Enqueue is Record without the wait: it returns once the event is encoded
 // and queued, and the event is durable when the commit in flight or the
-// next one (within Options.LagLimit) completes. The server uses it for
-// calls that changed nothing, as PostgreSQL lets a read-only transaction
-// end without waiting for a WAL flush: the record of a change is always
-// durable before the change is acknowledged (Record), the record of a read
-// may be lost with the last millisecond of reads if rampart or its machine
-// crashes. A commit that fails with enqueued events in it cannot be
-// reported to their callers, who have their answers: the Writer keeps the
-// error and fails every later Enqueue and Record with it, so the trail's
-// gap is not followed by calls that go unrecorded.
+// next one (within Options.LagLimit) completes. The server uses it only
+// when configured to (server.Config.AuditAsyncReads; by default it Records
+// every call), for calls that changed nothing, as PostgreSQL lets a
+// read-only transaction end without waiting for a WAL flush: the record of
+// a change is always durable before the change is acknowledged (Record),
+// the record of a read may be lost with the last millisecond of reads if
+// rampart or its machine crashes. A commit that fails with enqueued events
+// in it cannot be reported to their callers, who have their answers: the
+// Writer keeps the error and fails every later Enqueue and Record with it,
+// so the trail's gap is not followed by calls that go unrecorded.
 func (w *Writer) Enqueue(e *Event) error {
 	_, err := w.queueEvent(e, true)
 	return err

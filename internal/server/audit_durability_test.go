@@ -3,13 +3,17 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -40,27 +44,86 @@ func (g *gatedAudit) AppendAudit(ctx context.Context, rows []store.AuditRow) err
 	return g.Store.AppendAudit(ctx, rows)
 }
 
-// TestAuditRecordOfAChangeIsDurableBeforeTheAnswer: a call that changed
-// state (kms:CreateKey) is answered only after its record's commit
-// returns; a call that only read (sts:GetCallerIdentity) is answered while
-// its record's commit is still held up.
-func TestAuditRecordOfAChangeIsDurableBeforeTheAnswer(t *testing.T) {
-	srv := rampartest.Start(t)
+// gatedServer serves srv's services through a server whose audit commits
+// are held by a gatedAudit; the gate opens for good when the test ends.
+func gatedServer(t *testing.T, srv *rampartest.Server, async bool) (*gatedAudit, aws.Config, func()) {
+	t.Helper()
 	g := &gatedAudit{Store: srv.Store, gate: make(chan struct{}), batches: make(chan []string, 16)}
 	w := audit.NewWriter(g, audit.Options{})
-	h := server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w})
-	hs := httptest.NewServer(h)
-	closed := false
+	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w, AuditAsyncReads: async}))
+	var once sync.Once
+	open := func() { once.Do(func() { close(g.gate) }) }
 	t.Cleanup(func() {
-		if !closed {
-			close(g.gate)
-		}
+		open()
 		hs.Close()
 		w.Close()
 	})
 	cfg := srv.Config()
 	cfg.BaseEndpoint = stringPtr(hs.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return g, cfg, open
+}
+
+// TestAuditRecordIsDurableBeforeTheAnswer: by default every call, a read
+// (sts:GetCallerIdentity) as much as a change, is answered only after its
+// record's commit returns.
+func TestAuditRecordIsDurableBeforeTheAnswer(t *testing.T) {
+	srv := rampartest.Start(t)
+	g, cfg, open := gatedServer(t, srv, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a hang guard
+	defer cancel()
+
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"GetCallerIdentity", func() error {
+			_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			return err
+		}},
+		{"GetCallerIdentity", func() error { // refused: its record is waited for too
+			bad := cfg
+			bad.Credentials = credentials.NewStaticCredentialsProvider(srv.AccessKey, "wrong", "")
+			_, err := sts.NewFromConfig(bad).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorCode() == "SignatureDoesNotMatch" {
+				return nil
+			}
+			return fmt.Errorf("want SignatureDoesNotMatch, got %v", err)
+		}},
+		{"CreateKey", func() error {
+			_, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{})
+			return err
+		}},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- tc.call() }()
+		if got := <-g.batches; len(got) != 1 || got[0] != tc.name {
+			t.Fatalf("commit carries %v, want [%s]", got, tc.name)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("%s answered while its audit record's commit is held (err %v)", tc.name, err)
+		default:
+		}
+		g.gate <- struct{}{} // this commit completes
+		if err := <-done; err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	open()
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAuditAsyncReads: with Config.AuditAsyncReads, a call that changed
+// state (kms:CreateKey) is still answered only after its record's commit
+// returns, but a call that only read (sts:GetCallerIdentity) is answered
+// while its record's commit is held up.
+func TestAuditAsyncReads(t *testing.T) {
+	srv := rampartest.Start(t)
+	g, cfg, open := gatedServer(t, srv, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a hang guard
 	defer cancel()
 
 	// A read is answered although its record's commit is held.
@@ -86,8 +149,7 @@ func TestAuditRecordOfAChangeIsDurableBeforeTheAnswer(t *testing.T) {
 		t.Fatalf("CreateKey answered while its audit record's commit is held (err %v)", err)
 	default:
 	}
-	close(g.gate)
-	closed = true
+	open()
 	if err := <-done; err != nil {
 		t.Fatalf("CreateKey: %v", err)
 	}
@@ -108,16 +170,16 @@ func (f *failingAudit) AppendAudit(ctx context.Context, rows []store.AuditRow) e
 	return f.Store.AppendAudit(ctx, rows)
 }
 
-// TestAuditGapRefusesCalls: once a commit of queued read records has
-// failed, the trail has a gap; no handler runs after it (a CreateKey
-// changes nothing and answers InternalFailure) and health says failing,
-// even when the store has recovered.
+// TestAuditGapRefusesCalls: with Config.AuditAsyncReads, once a commit of
+// queued read records has failed, the trail has a gap; no handler runs
+// after it (a CreateKey changes nothing and answers InternalFailure) and
+// health says failing, even when the store has recovered.
 func TestAuditGapRefusesCalls(t *testing.T) {
 	srv := rampartest.Start(t)
 	fa := &failingAudit{Store: srv.Store}
 	w := audit.NewWriter(fa, audit.Options{})
 	defer w.Close()
-	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
+	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w, AuditAsyncReads: true}))
 	defer hs.Close()
 	cfg := srv.Config()
 	cfg.BaseEndpoint = stringPtr(hs.URL)
@@ -155,5 +217,42 @@ func TestAuditGapRefusesCalls(t *testing.T) {
 	}
 	if len(keys.Keys) != 0 {
 		t.Fatalf("%d keys after a refused CreateKey", len(keys.Keys))
+	}
+}
+
+// TestAuditFailureWithoutAsyncReads: by default a failed commit fails the
+// calls that waited on it (InternalFailure: the answer never claims a call
+// whose record is not stored) and leaves no gap: once the store recovers,
+// calls are served and health is ok.
+func TestAuditFailureWithoutAsyncReads(t *testing.T) {
+	srv := rampartest.Start(t)
+	fa := &failingAudit{Store: srv.Store}
+	w := audit.NewWriter(fa, audit.Options{})
+	defer w.Close()
+	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
+	defer hs.Close()
+	cfg := srv.Config()
+	cfg.BaseEndpoint = stringPtr(hs.URL)
+	ctx := context.Background()
+
+	fa.fail.Store(true)
+	_, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if got := apiErrorCode(t, err); got != "InternalFailure" {
+		t.Fatalf("GetCallerIdentity whose record cannot be stored: %s, want InternalFailure", got)
+	}
+	if w.Err() != nil {
+		t.Fatalf("the writer reports a gap: %v", w.Err())
+	}
+	fa.fail.Store(false)
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("GetCallerIdentity once the store recovered: %v", err)
+	}
+	resp, err := http.Get(hs.URL + server.PathHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %d, want 200", resp.StatusCode)
 	}
 }

@@ -2,8 +2,9 @@
 // service. It routes a request to its service (credential scope, X-Amz-Target,
 // Action=, or the REST path) and operation, authenticates it (Signature V4),
 // decodes it with the service's wire protocol, authorizes it, runs the
-// handler, encodes the answer, and records the call in the audit trail (see
-// exchange.finish for when the record is durable).
+// handler, encodes the answer, and records the call in the audit trail:
+// durably before the answer is sent, unless Config.AuditAsyncReads lets
+// the answers of calls that changed nothing go first (see exchange.finish).
 package server
 
 import (
@@ -59,6 +60,19 @@ type Config struct {
 	// credentials no longer work (closed through Organizations'
 	// CloseAccount): it returns an *authz.Denied for them.
 	AccountOpen func(ctx context.Context, account string) error
+	// AuditAsyncReads trades durability of part of the audit trail for
+	// latency. By default (false) the record of every call — read or
+	// write, allowed, denied or unauthenticated — is durable before its
+	// answer is sent (audit.Writer.Record). When true, the record of a
+	// call whose handler changed nothing (a read, a refusal, an
+	// authentication failure) is queued (audit.Writer.Enqueue) and the
+	// answer goes out before the record's commit, which follows within
+	// about a millisecond: a crash may lose the records of the calls
+	// answered in that last millisecond, never the record of a change. A
+	// failed commit of queued records then leaves a gap, and from then on
+	// every call is refused before its handler runs and the health
+	// endpoint answers 503, until rampart restarts.
+	AuditAsyncReads bool
 }
 
 // Server serves the AWS APIs over HTTP. It is an http.Handler.
@@ -69,6 +83,10 @@ type Server struct {
 	metrics  *metrics
 	router   *router
 }
+
+// AuditAsyncReads reports whether the server answers calls that changed
+// nothing before their audit records are durable (Config.AuditAsyncReads).
+func (s *Server) AuditAsyncReads() bool { return s.cfg.AuditAsyncReads }
 
 // New returns a Server.
 func New(cfg Config) *Server {
@@ -108,8 +126,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathHealth:
 		w.Header().Set("Content-Type", "application/json")
 		if s.cfg.Audit != nil && s.cfg.Audit.Err() != nil {
-			// Calls are refused (see serve): say so, so that an
-			// orchestrator restarts the node.
+			// A commit of queued records failed (only with
+			// AuditAsyncReads) and calls are refused (see serve): say so,
+			// so that an orchestrator restarts the node.
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, `{"status":"failing","reason":"the audit trail cannot be written"}`+"\n")
 			return
@@ -259,10 +278,12 @@ func (x *exchange) serve() {
 		return
 	}
 	if a := x.s.cfg.Audit; a != nil && a.Err() != nil {
-		// A commit of queued records failed: the trail has a gap. No
-		// handler runs until rampart restarts, so that nothing changes
-		// without its record (the record of this refusal fails too, and
-		// the answer is InternalFailure).
+		// A commit of queued records failed (Config.AuditAsyncReads: their
+		// callers had their answers): the trail has a gap. No handler runs
+		// until rampart restarts, so that nothing changes without its
+		// record (the record of this refusal fails too, and the answer is
+		// InternalFailure). Without AuditAsyncReads nothing is queued, and
+		// each failed commit fails the calls that waited on it instead.
 		x.fail(awsproto.Internal(a.Err()))
 		return
 	}
@@ -453,19 +474,21 @@ func (x *exchange) fail(err *awsproto.Error) {
 	x.proto.EncodeError(&x.resp, x.svc, err, x.requestID)
 }
 
-// finish records the call and sends the answer. When the handler may have
-// changed state (it ran a store Update), the audit record is durable before
-// the first byte of the answer leaves; the record of a call that changed
-// nothing (a read, a refusal) is queued and durable within a millisecond
-// or so (audit.Writer.Enqueue), as a read-only transaction in PostgreSQL
-// does not wait for the WAL flush.
+// finish records the call and sends the answer. The audit record is
+// durable before the first byte of the answer leaves (audit.Writer.Record;
+// group commit shares each fsync among the calls in flight). Only with
+// Config.AuditAsyncReads, the record of a call that changed nothing (its
+// handler ran no store Update: a read, a refusal, an authentication
+// failure) is queued and durable within a millisecond or so
+// (audit.Writer.Enqueue), as a read-only transaction in PostgreSQL does not
+// wait for the WAL flush; the record of a change is always waited for.
 func (x *exchange) finish(w http.ResponseWriter) {
 	if x.s.cfg.Audit != nil {
 		var err error
-		if x.wrote.Load() {
-			err = x.s.cfg.Audit.Record(x.r.Context(), x.event())
-		} else {
+		if x.s.cfg.AuditAsyncReads && !x.wrote.Load() {
 			err = x.s.cfg.Audit.Enqueue(x.event())
+		} else {
+			err = x.s.cfg.Audit.Record(x.r.Context(), x.event())
 		}
 		if err != nil {
 			// Without its record, the call must not appear to have happened
@@ -655,4 +678,3 @@ func panicSite() string {
 		}
 	}
 }
-

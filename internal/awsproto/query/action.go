@@ -88,22 +88,45 @@ func index[S string | []byte](s S, c byte) int {
 	return -1
 }
 
-// scanAction returns form.Get("Action") of req without parsing its form;
-// ok is false when the form is not simple (see simpleForm) and
-// Request.Form must decide.
-func scanAction(req *awsproto.Request) (action string, ok bool) {
+// params are the two parameters that name a query request's operation:
+// the first value of each, and whether it is there at all (AWS tells an
+// absent Version, NO_VERSION_SPECIFIED, from an empty one).
+type params struct {
+	action, version       string
+	hasAction, hasVersion bool
+}
+
+// paramsOf reads params from a parsed form.
+func paramsOf(form url.Values) params {
+	var p params
+	if vs, ok := form["Action"]; ok && len(vs) > 0 {
+		p.action, p.hasAction = vs[0], true
+	}
+	if vs, ok := form["Version"]; ok && len(vs) > 0 {
+		p.version, p.hasVersion = vs[0], true
+	}
+	return p
+}
+
+// scanParams returns the params of req without parsing its form, as
+// paramsOf(Request.Form()) would; ok is false when the form is not simple
+// (see simpleForm) and Request.Form must decide. The URL's query string
+// comes before the body, as in Request.Form.
+func scanParams(req *awsproto.Request) (p params, ok bool) {
 	var query string
 	if req.HTTP != nil && req.HTTP.URL != nil {
 		query = req.HTTP.URL.RawQuery
 	}
 	if !simpleForm(query) || !simpleForm(req.Body) {
-		return "", false
+		return p, false
 	}
-	if v, found := firstValue(query, "Action"); found {
-		return v, true
+	if p.action, p.hasAction = firstValue(query, "Action"); !p.hasAction {
+		p.action, p.hasAction = firstValue(req.Body, "Action")
 	}
-	v, _ := firstValue(req.Body, "Action")
-	return v, true
+	if p.version, p.hasVersion = firstValue(query, "Version"); !p.hasVersion {
+		p.version, p.hasVersion = firstValue(req.Body, "Version")
+	}
+	return p, true
 }
 
 // noForm reports whether Decode can skip the form: the input has no

@@ -8,24 +8,24 @@ import (
 	"github.com/rampart/rampart/internal/awsproto"
 )
 
-// scanAction must agree with Request.Form wherever it answers.
-func checkScanAction(t *testing.T, rawQuery, body string) {
+// scanParams must agree with Request.Form wherever it answers.
+func checkScanParams(t *testing.T, rawQuery, body string) {
 	t.Helper()
 	r := &http.Request{URL: &url.URL{RawQuery: rawQuery}}
-	got, ok := scanAction(&awsproto.Request{HTTP: r, Body: []byte(body)})
+	got, ok := scanParams(&awsproto.Request{HTTP: r, Body: []byte(body)})
 	form, err := (&awsproto.Request{HTTP: r, Body: []byte(body)}).Form()
 	if !ok {
 		return
 	}
 	if err != nil {
-		t.Fatalf("query %q body %q: scanned %q, but Form fails: %v", rawQuery, body, got, err)
+		t.Fatalf("query %q body %q: scanned %+v, but Form fails: %v", rawQuery, body, got, err)
 	}
-	if want := form.Get("Action"); got != want {
-		t.Fatalf("query %q body %q: scanned %q, Form says %q", rawQuery, body, got, want)
+	if want := paramsOf(form); got != want {
+		t.Fatalf("query %q body %q: scanned %+v, Form says %+v", rawQuery, body, got, want)
 	}
 }
 
-func TestScanActionMatchesForm(t *testing.T) {
+func TestScanParamsMatchesForm(t *testing.T) {
 	cases := [][2]string{
 		{"", "Action=GetCallerIdentity&Version=2011-06-15"},
 		{"Action=ListUsers", "Action=GetUser"},
@@ -39,14 +39,22 @@ func TestScanActionMatchesForm(t *testing.T) {
 		{"", "&&Action=&Action=GetUser"},
 		{"", "=x&Action==y"},
 		{"", "Version=1"},
+		{"", "Action=GetUser"},
+		{"", "Action=GetUser&Version="},
+		{"", "Action=GetUser&Version"},
+		{"Version=2099-01-01", "Action=GetUser&Version=2010-05-08"},
+		{"", "Action=GetUser&Version=2010-05-08&Version=2099-01-01"},
+		{"", "Action=GetUser&Vers%69on=2010-05-08"},
+		{"", "Action=GetUser&Version=2010%2D05%2D08"},
 	}
 	for _, c := range cases {
-		checkScanAction(t, c[0], c[1])
+		checkScanParams(t, c[0], c[1])
 	}
 }
 
-func FuzzScanAction(f *testing.F) {
+func FuzzScanParams(f *testing.F) {
 	f.Add("", "Action=GetCallerIdentity&Version=2011-06-15")
 	f.Add("Action=%41", "Action=B;")
-	f.Fuzz(func(t *testing.T, q, body string) { checkScanAction(t, q, body) })
+	f.Add("Version=1", "Action=B&Version=2")
+	f.Fuzz(func(t *testing.T, q, body string) { checkScanParams(t, q, body) })
 }

@@ -15,13 +15,20 @@
 // Responses are <OpResponse xmlns="…"><OpResult>…</OpResult>
 // <ResponseMetadata><RequestId>…</RequestId></ResponseMetadata></OpResponse>
 // (no result element when the operation has no output), Content-Type
-// text/xml. Errors are <ErrorResponse><Error><Type>Sender|Receiver</Type>
+// text/xml. Errors are <ErrorResponse xmlns="…"><Error><Type>Sender|Receiver</Type>
 // <Code>…</Code><Message>…</Message></Error><RequestId>…</RequestId>
-// </ErrorResponse> with the error's status.
+// </ErrorResponse> with the error's status (no xmlns attribute when the
+// service has none: a request rampart could not place).
+//
+// The operation is Action in the API version Version names: an action the
+// service lacks, or a Version that is not the service's, is InvalidAction
+// (400, "Could not find operation Foo for version 2099-01-01"; "… for
+// version NO_VERSION_SPECIFIED" without Version), in AWS's fault namespace
+// http://webservices.amazon.com/AWSFault/2005-15-09, as IAM and STS answer.
+// The SDKs and the CLI always send their model's Version.
 //
 // Bad input is an *awsproto.Error: MissingAction (400, "Missing Action"),
-// InvalidAction (400, "Could not find operation Foo for version
-// 2011-06-15"), MalformedQueryString (400) for bad percent-encoding,
+// InvalidAction (above), MalformedQueryString (400) for bad percent-encoding,
 // InvalidParameterValue (400) for a value that is not of the member's type
 // (never echoing sensitive values), ValidationError (400) for constraint
 // violations (see [awsproto.Validate]).

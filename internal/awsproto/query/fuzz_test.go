@@ -31,12 +31,14 @@ func newInput(op string) any {
 func FuzzQueryDecode(f *testing.F) {
 	for _, s := range []string{
 		"Action=GetCallerIdentity&Version=2011-06-15",
-		"Action=CreateUser&UserName=bob&Path=/eng/&Tags.member.1.Key=k&Tags.member.1.Value=v",
-		"Action=CreateUser&UserName=bob&Tags.member.99999999.Key=k",
-		"Action=ListUsers&MaxItems=99999999999",
-		"Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/r&RoleSessionName=s&PolicyArns.member.1.arn=x&TransitiveTagKeys.member.1=a",
-		"Action=GetUser&UserName=%zz",
-		"Action=Nope",
+		"Action=CreateUser&Version=2010-05-08&UserName=bob&Path=/eng/&Tags.member.1.Key=k&Tags.member.1.Value=v",
+		"Action=CreateUser&Version=2010-05-08&UserName=bob&Tags.member.99999999.Key=k",
+		"Action=ListUsers&Version=2010-05-08&MaxItems=99999999999",
+		"Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::000000000000:role/r&RoleSessionName=s&PolicyArns.member.1.arn=x&TransitiveTagKeys.member.1=a",
+		"Action=GetUser&Version=2010-05-08&UserName=%zz",
+		"Action=Nope&Version=2010-05-08",
+		"Action=ListUsers",
+		"Action=ListUsers&Version=2099-01-01",
 		"",
 	} {
 		f.Add(s)

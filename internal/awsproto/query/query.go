@@ -25,28 +25,49 @@ func New() awsproto.Protocol { return Protocol{} }
 func (Protocol) Name() string { return "query" }
 
 // Operation finds the operation named by the Action parameter (URL query
-// string or form body). No Action is MissingAction (400); one svc lacks is
-// InvalidAction (400, "Could not find operation Foo for version 2011-06-15");
-// an undecodable form is MalformedQueryString (400).
+// string or form body) in the API version named by the Version parameter.
+// No Action is MissingAction (400); an action svc lacks, or a Version that is
+// not svc's, is InvalidAction (400, "Could not find operation Foo for
+// version 2011-06-15"; without Version, "… for version NO_VERSION_SPECIFIED",
+// AWS's words for it); an undecodable form is MalformedQueryString (400).
+//
+// AWS documents InvalidAction as "The action or operation requested is
+// invalid" (400, in the Common Errors of the query services); the message,
+// with the version the request gave or NO_VERSION_SPECIFIED, is the one
+// recorded from STS and IAM, signed requests included: the service comes
+// from the endpoint (here the credential scope), the operation from Action
+// and Version together.
 func (Protocol) Operation(svc *awsproto.Service, req *awsproto.Request) (*awsproto.Operation, error) {
-	action, ok := scanAction(req)
+	p, ok := scanParams(req)
 	if !ok {
 		form, err := req.Form()
 		if err != nil {
 			return nil, malformed()
 		}
-		action = form.Get("Action")
+		p = paramsOf(form)
 	}
-	if action == "" {
+	if !p.hasAction {
 		return nil, &awsproto.Error{Code: awsproto.CodeMissingAction, Message: "Missing Action", Status: 400, Sender: true}
 	}
-	op := svc.Operation(action)
-	if op == nil {
+	version := p.version
+	if !p.hasVersion {
+		version = NoVersion
+	}
+	op := svc.Operation(p.action)
+	if op == nil || version != svc.APIVersion {
 		return nil, &awsproto.Error{Code: awsproto.CodeInvalidAction, Status: 400, Sender: true,
-			Message: "Could not find operation " + action + " for version " + svc.APIVersion}
+			Message: "Could not find operation " + p.action + " for version " + version}
 	}
 	return op, nil
 }
+
+// NoVersion stands for the Version parameter in the InvalidAction message of
+// a request that has none, as AWS words it.
+const NoVersion = "NO_VERSION_SPECIFIED"
+
+// faultNamespace is the XML namespace of the InvalidAction errors STS and
+// IAM answer (see EncodeError), rather than the service's own namespace.
+const faultNamespace = "http://webservices.amazon.com/AWSFault/2005-15-09"
 
 func malformed() *awsproto.Error {
 	return &awsproto.Error{Code: awsproto.CodeMalformedQueryString, Status: 400, Sender: true,
@@ -325,9 +346,8 @@ func (Protocol) Encode(w http.ResponseWriter, op *awsproto.Operation, out any, r
 	}
 	b = append(b, '<')
 	b = append(b, op.Name...)
-	b = append(b, `Response xmlns="`...)
-	b = appendEscaped(b, ns)
-	b = append(b, `">`...)
+	b = append(b, "Response"...)
+	b = appendNamespace(b, ns)
 	if op.Output != nil {
 		wrapper := op.ResultWrapper
 		if wrapper == "" {
@@ -500,9 +520,24 @@ func appendText(b []byte, s string) []byte {
 
 func appendEscaped(b []byte, s string) []byte { return appendText(b, s) }
 
-// EncodeError writes <ErrorResponse><Error><Type>Sender|Receiver</Type>
+// appendNamespace ends an opening tag with its xmlns attribute, or with
+// none when ns is empty (a request rampart could not place has no
+// service, and xmlns="" would say nothing but "no namespace").
+func appendNamespace(b []byte, ns string) []byte {
+	if ns == "" {
+		return append(b, '>')
+	}
+	b = append(b, ` xmlns="`...)
+	b = appendEscaped(b, ns)
+	return append(b, `">`...)
+}
+
+// EncodeError writes <ErrorResponse xmlns="…"><Error><Type>Sender|Receiver</Type>
 // <Code>…</Code><Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>
-// with the error's status.
+// with the error's status. The namespace is svc's (none when svc has none),
+// except for InvalidAction, which STS and IAM answer in AWS's generic fault
+// namespace (http://webservices.amazon.com/AWSFault/2005-15-09): recorded
+// from the live services, not documented; the SDKs ignore the namespace.
 func (Protocol) EncodeError(w http.ResponseWriter, svc *awsproto.Service, err *awsproto.Error, requestID string) {
 	buf := wire.GetBuf()
 	defer wire.PutBuf(buf)
@@ -511,9 +546,12 @@ func (Protocol) EncodeError(w http.ResponseWriter, svc *awsproto.Service, err *a
 	if svc != nil {
 		ns = svc.XMLNamespace
 	}
-	b = append(b, `<ErrorResponse xmlns="`...)
-	b = appendEscaped(b, ns)
-	b = append(b, `"><Error><Type>`...)
+	if err.Code == awsproto.CodeInvalidAction {
+		ns = faultNamespace
+	}
+	b = append(b, "<ErrorResponse"...)
+	b = appendNamespace(b, ns)
+	b = append(b, "<Error><Type>"...)
 	if err.Sender {
 		b = append(b, "Sender"...)
 	} else {

@@ -301,29 +301,45 @@ func TestDecode(t *testing.T) {
 		message string
 		status  int
 	}{
-		"missing action": {svc: iamSvc, body: "Version=2010-05-08", code: "MissingAction", message: "Missing Action", status: 400},
-		"unknown action": {svc: stsSvc, body: "Action=Foo&Version=2011-06-15", code: "InvalidAction", message: "Could not find operation Foo for version 2011-06-15", status: 400},
-		"bad escape":     {svc: stsSvc, body: "Action=GetCallerIdentity&x=%zz", code: "MalformedQueryString", status: 400},
-		"GET query":      {svc: iamSvc, method: "GET", target: "/?Action=GetUser&UserName=alice", in: &GetUserInput{}, want: &GetUserInput{UserName: aws.String("alice")}},
-		"missing required": {svc: iamSvc, body: "Action=CreateUser", in: &CreateUserInput{}, code: "ValidationError",
+		"no version": {svc: iamSvc, body: "Action=ListUsers", code: "InvalidAction", status: 400,
+			message: "Could not find operation ListUsers for version NO_VERSION_SPECIFIED"},
+		"wrong version": {svc: iamSvc, body: "Action=ListUsers&Version=2099-01-01", code: "InvalidAction", status: 400,
+			message: "Could not find operation ListUsers for version 2099-01-01"},
+		"another service's version": {svc: iamSvc, body: "Action=ListUsers&Version=2011-06-15", code: "InvalidAction", status: 400,
+			message: "Could not find operation ListUsers for version 2011-06-15"},
+		"empty version": {svc: stsSvc, body: "Action=GetCallerIdentity&Version=", code: "InvalidAction", status: 400,
+			message: "Could not find operation GetCallerIdentity for version "},
+		"version in the URL": {svc: iamSvc, target: "/?Version=2099-01-01", body: "Action=ListUsers&Version=2010-05-08", code: "InvalidAction", status: 400,
+			message: "Could not find operation ListUsers for version 2099-01-01"},
+		"first version counts": {svc: iamSvc, body: "Action=ListUsers&Version=2010-05-08&Version=2099-01-01", in: &ListUsersInput{}, want: &ListUsersInput{}},
+		"unknown action, wrong version": {svc: stsSvc, body: "Action=Foo&Version=2099-01-01", code: "InvalidAction", status: 400,
+			message: "Could not find operation Foo for version 2099-01-01"},
+		"empty action": {svc: stsSvc, body: "Action=&Version=2011-06-15", code: "InvalidAction", status: 400,
+			message: "Could not find operation  for version 2011-06-15"},
+		"malformed, no version": {svc: stsSvc, body: "Action=GetCallerIdentity&x=%zz", code: "MalformedQueryString", status: 400},
+		"missing action":        {svc: iamSvc, body: "Version=2010-05-08", code: "MissingAction", message: "Missing Action", status: 400},
+		"unknown action":        {svc: stsSvc, body: "Action=Foo&Version=2011-06-15", code: "InvalidAction", message: "Could not find operation Foo for version 2011-06-15", status: 400},
+		"bad escape":            {svc: stsSvc, body: "Version=2011-06-15&Action=GetCallerIdentity&x=%zz", code: "MalformedQueryString", status: 400},
+		"GET query":             {svc: iamSvc, method: "GET", target: "/?Version=2010-05-08&Action=GetUser&UserName=alice", in: &GetUserInput{}, want: &GetUserInput{UserName: aws.String("alice")}},
+		"missing required": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser", in: &CreateUserInput{}, code: "ValidationError",
 			message: "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be null"},
-		"too long": {svc: iamSvc, body: "Action=CreateUser&UserName=" + long, in: &CreateUserInput{}, code: "ValidationError",
+		"too long": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser&UserName=" + long, in: &CreateUserInput{}, code: "ValidationError",
 			message: "1 validation error detected: Value '" + long + "' at 'userName' failed to satisfy constraint: Member must have length less than or equal to 64"},
-		"empty name": {svc: iamSvc, body: "Action=CreateUser&UserName=", in: &CreateUserInput{}, code: "ValidationError",
+		"empty name": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser&UserName=", in: &CreateUserInput{}, code: "ValidationError",
 			message: "2 validation errors detected: Value '' at 'userName' failed to satisfy constraint: Member must have length greater than or equal to 1; Value '' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"},
-		"nested tag": {svc: iamSvc, body: "Action=CreateUser&UserName=a&Tags.member.1.Key=k&Tags.member.2.Value=v", in: &CreateUserInput{}, code: "ValidationError",
+		"nested tag": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser&UserName=a&Tags.member.1.Key=k&Tags.member.2.Value=v", in: &CreateUserInput{}, code: "ValidationError",
 			message: "2 validation errors detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null; Value null at 'tags.2.member.key' failed to satisfy constraint: Member must not be null"},
-		"int range": {svc: iamSvc, body: "Action=ListUsers&MaxItems=0", in: &ListUsersInput{}, code: "ValidationError",
+		"int range": {svc: iamSvc, body: "Version=2010-05-08&Action=ListUsers&MaxItems=0", in: &ListUsersInput{}, code: "ValidationError",
 			message: "1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"},
-		"not a number":   {svc: iamSvc, body: "Action=ListUsers&MaxItems=abc", in: &ListUsersInput{}, code: "InvalidParameterValue", status: 400},
-		"int32 overflow": {svc: iamSvc, body: "Action=ListUsers&MaxItems=99999999999", in: &ListUsersInput{}, code: "InvalidParameterValue", status: 400},
-		"huge index ignored": {svc: iamSvc, body: "Action=CreateUser&UserName=a&Tags.member.99999999.Key=k", in: &CreateUserInput{},
+		"not a number":   {svc: iamSvc, body: "Version=2010-05-08&Action=ListUsers&MaxItems=abc", in: &ListUsersInput{}, code: "InvalidParameterValue", status: 400},
+		"int32 overflow": {svc: iamSvc, body: "Version=2010-05-08&Action=ListUsers&MaxItems=99999999999", in: &ListUsersInput{}, code: "InvalidParameterValue", status: 400},
+		"huge index ignored": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser&UserName=a&Tags.member.99999999.Key=k", in: &CreateUserInput{},
 			want: &CreateUserInput{UserName: aws.String("a")}},
-		"empty list": {svc: iamSvc, body: "Action=CreateUser&UserName=a&Tags=", in: &CreateUserInput{},
+		"empty list": {svc: iamSvc, body: "Version=2010-05-08&Action=CreateUser&UserName=a&Tags=", in: &CreateUserInput{},
 			want: &CreateUserInput{UserName: aws.String("a"), Tags: []Tag{}}},
 		"unknown params ignored": {svc: iamSvc, body: "Action=GetUser&Version=2010-05-08&Foo=1&UserName.x=1&UserName=u", in: &GetUserInput{},
 			want: &GetUserInput{UserName: aws.String("u")}},
-		"list of strings and nested": {svc: stsSvc, body: "Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/r&RoleSessionName=ss&TransitiveTagKeys.member.1=a&TransitiveTagKeys.member.2=b&PolicyArns.member.1.arn=x&DurationSeconds=900",
+		"list of strings and nested": {svc: stsSvc, body: "Version=2011-06-15&Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/r&RoleSessionName=ss&TransitiveTagKeys.member.1=a&TransitiveTagKeys.member.2=b&PolicyArns.member.1.arn=x&DurationSeconds=900",
 			in: &AssumeRoleInput{}, code: "ValidationError",
 			message: "1 validation error detected: Value 'x' at 'policyArns.1.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"},
 	}
@@ -385,6 +401,23 @@ func TestEncodeXML(t *testing.T) {
 	want = `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>x &amp; y</Message></Error><RequestId>rid</RequestId></ErrorResponse>`
 	if w.Code != 404 || w.Body.String() != want {
 		t.Fatalf("got %d %s", w.Code, w.Body.String())
+	}
+
+	// InvalidAction comes in AWS's fault namespace; a request placed in no
+	// service gets no namespace attribute at all (not xmlns="").
+	w = httptest.NewRecorder()
+	query.New().EncodeError(w, svc, &awsproto.Error{Code: "InvalidAction", Message: "Could not find operation X for version 1", Status: 400, Sender: true}, "rid")
+	want = `<ErrorResponse xmlns="http://webservices.amazon.com/AWSFault/2005-15-09"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Could not find operation X for version 1</Message></Error><RequestId>rid</RequestId></ErrorResponse>`
+	if w.Code != 400 || w.Body.String() != want {
+		t.Fatalf("got %d %s", w.Code, w.Body.String())
+	}
+	for _, none := range []*awsproto.Service{nil, {Name: "unknown", Protocol: "query"}} {
+		w = httptest.NewRecorder()
+		query.New().EncodeError(w, none, &awsproto.Error{Code: "UnknownService", Message: "m", Status: 400, Sender: true}, "rid")
+		want = `<ErrorResponse><Error><Type>Sender</Type><Code>UnknownService</Code><Message>m</Message></Error><RequestId>rid</RequestId></ErrorResponse>`
+		if w.Body.String() != want {
+			t.Fatalf("no namespace: got %s", w.Body.String())
+		}
 	}
 	_ = url.Values{}
 }
