@@ -52,8 +52,8 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 	if sv == nil {
 		return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for staging label: %s", stageOr(stage))
 	}
-	if c.Principal != nil && c.Principal.Account != sc.Account && defaultKey(sc.KmsKeyID) {
-		return nil, errDefaultKeyCrossAccount()
+	if err := checkCrossAccountKey(c, sc); err != nil { // crossaccount.go
+		return nil, err
 	}
 	pv, err := s.decrypt(ctx, c, sc, v.ID, sv)
 	if err != nil {

@@ -40,6 +40,11 @@ func (s *Service) PutSecretValue(ctx context.Context, in *smapi.PutSecretValueRe
 	if sc.replica() {
 		return nil, errReplica()
 	}
+	// Another account's caller cannot write a value sealed by the AWS
+	// managed key, as it cannot read one (crossaccount.go).
+	if err := checkCrossAccountKey(c, sc); err != nil {
+		return nil, err
+	}
 	versionID, err := requestToken(c, in.ClientRequestToken)
 	if err != nil {
 		return nil, err

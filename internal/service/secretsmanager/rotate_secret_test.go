@@ -323,7 +323,7 @@ func TestRotationSchedules(t *testing.T) {
 	e := start(t)
 	c := e.root()
 	ctx := context.Background()
-	e.Svc.RegisterFunction(fnARN, &secretsmanager.HTTPFunction{URL: "http://127.0.0.1:1/unused"})
+	passingFunction(t, e) // RotateImmediately=false runs its testSecret step
 	endOfDay := func(t time.Time) time.Time { return utcDay(t).AddDate(0, 0, 1).Add(-time.Second) }
 	cases := map[string]struct {
 		rules    smtypes.RotationRulesType
@@ -336,7 +336,7 @@ func TestRotationSchedules(t *testing.T) {
 		"rate hours 4h": {smtypes.RotationRulesType{ScheduleExpression: aws.String("rate(4 hours)"), Duration: aws.String("4h")}, func(t time.Time) time.Time { return nextHour(t, 0, 4, 8, 12, 16, 20).Add(4*time.Hour - time.Second) }},
 		"cron":          {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 16 1,15 * ? *)")}, func(t time.Time) time.Time { return endOfDay(nextCron1615(t)) }},
 		"cron window":   {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 16 1,15 * ? *)"), Duration: aws.String("2h")}, func(t time.Time) time.Time { return nextCron1615(t).Add(2*time.Hour - time.Second) }},
-		"cron dow":      {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(30 4 ? * SUN *)")}, func(t time.Time) time.Time { return endOfDay(nextSunday0430(t)) }},
+		"cron dow":      {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 4 ? * SUN *)")}, func(t time.Time) time.Time { return endOfDay(nextSunday0400(t)) }},
 		"cron hours":    {smtypes.RotationRulesType{ScheduleExpression: aws.String("cron(0 4/12 * * ? *)")}, func(t time.Time) time.Time { return nextHour(t, 4, 16).Add(time.Hour - time.Second) }},
 	}
 	i := 0
@@ -385,8 +385,8 @@ func nextCron1615(t time.Time) time.Time {
 	}
 }
 
-func nextSunday0430(t time.Time) time.Time {
-	for d := time.Date(t.Year(), t.Month(), t.Day(), 4, 30, 0, 0, time.UTC); ; d = d.AddDate(0, 0, 1) {
+func nextSunday0400(t time.Time) time.Time {
+	for d := time.Date(t.Year(), t.Month(), t.Day(), 4, 0, 0, 0, time.UTC); ; d = d.AddDate(0, 0, 1) {
 		if d.Weekday() == time.Sunday && d.After(t) {
 			return d
 		}

@@ -281,7 +281,8 @@ func (s *Service) function(arn string) RotationFunction {
 }
 
 // RotateSecret configures rotation (function, schedule) and, unless
-// RotateImmediately is false, starts rotating the secret: the four steps
+// RotateImmediately is false (then it tests the configuration first:
+// testRotation), starts rotating the secret: the four steps
 // run in the background (runner.go) with ClientRequestToken as the new
 // version's id, which the call returns at once, as AWS's RotateSecret
 // "starts the asynchronous process of rotating the secret". A secret with
@@ -306,6 +307,9 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 			if err != nil {
 				return nil, err
 			}
+			if err := sch.checkLimits(*r.ScheduleExpression); err != nil {
+				return nil, err
+			}
 			rules.Schedule = *r.ScheduleExpression
 			if r.Duration != nil {
 				if err := checkDuration(*r.Duration, sch); err != nil {
@@ -324,9 +328,19 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		return nil, err
 	}
 	now := in.RotateImmediately == nil || *in.RotateImmediately
+	if !now {
+		// The configuration is saved only once the test has passed.
+		if err := s.testRotation(ctx, c, in.SecretId, in.RotationLambdaARN, token); err != nil {
+			return nil, err
+		}
+	}
 	var sc *secret
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustFindLive(tx, c, in.SecretId)
+		if err != nil {
+			return err
+		}
+		arn, _, err := s.rotationFunction(cur, in.RotationLambdaARN)
 		if err != nil {
 			return err
 		}
@@ -334,22 +348,16 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		if rot == nil {
 			rot = &rotation{}
 		}
-		if in.RotationLambdaARN != nil {
-			rot.LambdaARN = *in.RotationLambdaARN
+		rot.LambdaARN = arn
+		// "any later invocation of RotateSecret assumes that a previous
+		// rotation request is still in progress and returns an error"
+		// (RotateSecret), whether or not it rotates now; a rotation may be
+		// retried with its own token.
+		if unfinished(cur) != nil && (!now || unfinished(cur).ID != token) {
+			return pendingError(cur)
 		}
-		if rot.LambdaARN == "" {
-			return smapi.NewInvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
-		}
-		if s.function(rot.LambdaARN) == nil {
-			return smapi.NewResourceNotFoundException("Secrets Manager can't find the rotation function %s: register its URL with %s.", rot.LambdaARN, EnvFunctions)
-		}
-		if now {
-			if pending := cur.staged(stagePending); pending != nil && !slices.Contains(pending.Stages, stageCurrent) && pending.ID != token {
-				return pendingError(cur)
-			}
-			if s.isRotating(cur.key()) {
-				return pendingError(cur)
-			}
+		if s.isRotating(cur.key()) {
+			return pendingError(cur)
 		}
 		if in.RotationRules != nil {
 			rot.AfterDays, rot.Schedule, rot.Duration = rules.AfterDays, rules.Schedule, rules.Duration
@@ -395,6 +403,181 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	}
 	out.VersionId = &token
 	return out, nil
+}
+
+// rotationFunction returns the Lambda ARN a RotateSecret of sc names
+// (arn, else the one configured) and its rotation function.
+func (s *Service) rotationFunction(sc *secret, arn *string) (string, RotationFunction, error) {
+	name := deref(arn)
+	if arn == nil && sc.Rotation != nil {
+		name = sc.Rotation.LambdaARN
+	}
+	if name == "" {
+		return "", nil, smapi.NewInvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
+	}
+	fn := s.function(name)
+	if fn == nil {
+		return "", nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the rotation function %s: register its URL with %s.", name, EnvFunctions)
+	}
+	return name, fn, nil
+}
+
+// unfinished returns the version of an unfinished rotation of sc: the one
+// AWSPENDING is on when AWSCURRENT is not; nil when there is none.
+func unfinished(sc *secret) *version {
+	if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
+		return p
+	}
+	return nil
+}
+
+// testRotation is RotateSecret's test of a rotation configuration when
+// RotateImmediately is false: "Secrets Manager tests the rotation
+// configuration by running the testSecret step of the Lambda rotation
+// function. This test creates an AWSPENDING version of the secret and then
+// removes it" (RotateSecret, RotateImmediately). The AWSPENDING version,
+// with token as its id, holds the AWSCURRENT value (AWS does not say which
+// value; this is the one a testSecret step can succeed with, as AWS's
+// templates log in with the pending credentials); the function's
+// testSecret step runs synchronously, for both kinds of rotation function
+// (HTTP, built-in), then the version is removed, whatever the outcome.
+//
+// AWS does not document what RotateSecret answers when the test fails:
+// rampart refuses the call with InvalidRequestException naming the
+// function's failure, and RotateSecret saves nothing of the configuration.
+// A secret without an AWSCURRENT value cannot be tested and is refused
+// likewise. The version is created and read with the caller's KMS rights,
+// as PutSecretValue and GetSecretValue would be.
+func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *string, token string) error {
+	var sc *secret
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		sc, err = mustFindLive(tx, c, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	name, fn, err := s.rotationFunction(sc, arn)
+	if err != nil {
+		return err
+	}
+	if unfinished(sc) != nil {
+		return pendingError(sc)
+	}
+	failed := func(why string, args ...any) error {
+		return smapi.NewInvalidRequestException("Secrets Manager tested the rotation configuration and the test failed: %s", fmt.Sprintf(why, args...))
+	}
+	cur := sc.staged(stageCurrent)
+	if cur == nil {
+		return failed("the secret has no AWSCURRENT version to test the rotation function %s with.", name)
+	}
+	if sc.version(token) != nil {
+		return failed("the secret already has a version with the ClientRequestToken %s.", token)
+	}
+	// Claim the secret, as a rotation does: no rotation starts meanwhile.
+	key := sc.key()
+	s.rotMu.Lock()
+	if s.rotating[key] {
+		s.rotMu.Unlock()
+		return pendingError(sc)
+	}
+	if s.bg.Err() != nil {
+		s.rotMu.Unlock()
+		return store.ErrClosed
+	}
+	s.rotating[key] = true
+	s.rotMu.Unlock()
+	defer func() {
+		s.rotMu.Lock()
+		delete(s.rotating, key)
+		s.rotMu.Unlock()
+	}()
+
+	sv, err := s.cachedValue(ctx, valueKey(key, cur.ID))
+	if err != nil {
+		return err
+	}
+	if sv == nil {
+		return failed("the secret has no AWSCURRENT value to test the rotation function %s with.", name)
+	}
+	pv, err := s.decrypt(ctx, c, sc, cur.ID, sv)
+	if err != nil {
+		return err
+	}
+	defer clear(pv.data)
+	nsv, keyARN, err := s.encrypt(ctx, c, sc, sc.KmsKeyID, token, pv)
+	if err != nil {
+		return err
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := load(tx, key)
+		switch {
+		case err != nil:
+			return err
+		case cur == nil || cur.ARN != sc.ARN || cur.gone(c.Now):
+			return errNotFound()
+		case cur.scheduled():
+			return errMarkedDeleted()
+		case cur.KmsKeyID != sc.KmsKeyID:
+			return smapi.NewInvalidRequestException("The secret's KMS key changed while the value was being encrypted; retry the request.")
+		case cur.version(token) != nil:
+			return failed("the secret already has a version with the ClientRequestToken %s.", token)
+		case unfinished(cur) != nil:
+			return pendingError(cur)
+		}
+		nv := &version{ID: token, Stages: []string{}, Created: c.Now, KeyARN: keyARN}
+		cur.Versions = append(cur.Versions, nv)
+		cur.moveStage(stagePending, nv)
+		for _, id := range cur.prune(c.Now) {
+			if _, err := tx.Delete(TableValue, valueKey(key, id)); err != nil {
+				return err
+			}
+		}
+		if len(cur.Versions) > maxVersions {
+			return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
+		}
+		if err := save(tx, cur); err != nil {
+			return err
+		}
+		return putValue(tx, cur, token, nsv)
+	})
+	if err != nil {
+		return err
+	}
+	call := *c
+	call.Now = s.opts.Now()
+	stepErr := fn.Rotate(ctx, &call, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: "testSecret"})
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	rmErr := s.removeTestVersion(rmCtx, sc, token)
+	if stepErr != nil {
+		return failed("the testSecret step of the rotation function %s failed: %v", name, stepErr)
+	}
+	return rmErr
+}
+
+// removeTestVersion removes the AWSPENDING version testRotation made. A
+// version the function gave other labels meanwhile loses AWSPENDING only.
+func (s *Service) removeTestVersion(ctx context.Context, sc *secret, token string) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := load(tx, sc.key())
+		if err != nil || cur == nil || cur.ARN != sc.ARN {
+			return err
+		}
+		v := cur.version(token)
+		if v == nil {
+			return nil
+		}
+		v.Stages = slices.DeleteFunc(v.Stages, func(st string) bool { return st == stagePending })
+		if len(v.Stages) == 0 {
+			cur.Versions = slices.DeleteFunc(cur.Versions, func(x *version) bool { return x == v })
+			if _, err := tx.Delete(TableValue, valueKey(cur.key(), token)); err != nil {
+				return err
+			}
+		}
+		return save(tx, cur)
+	})
 }
 
 func (s *Service) isRotating(key string) bool {

@@ -25,7 +25,7 @@ func TestRotationDurationRules(t *testing.T) {
 	e := start(t)
 	c := e.root()
 	ctx := context.Background()
-	e.Svc.RegisterFunction(fnARN, &secretsmanager.HTTPFunction{URL: "http://127.0.0.1:1/unused"})
+	passingFunction(t, e) // RotateImmediately=false runs its testSecret step
 	must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("s"), SecretString: aws.String("v")}))
 	rules := func(expr, dur string) *smtypes.RotationRulesType {
 		r := &smtypes.RotationRulesType{}
@@ -168,7 +168,9 @@ func TestScheduledRotationFollowsTheWindow(t *testing.T) {
 	due(open.Add(59*time.Minute), 0)
 	due(open.Add(61*time.Minute), 0)
 	due(open.Add(23*time.Hour), 0)
-	if steps := db.stepsSoFar(); len(steps) != 8 || current() != tok1+"=initial" {
+	// 9 steps: RotateSecret's testSecret (RotateImmediately=false), then
+	// createSecret and setSecret of each attempt.
+	if steps := db.stepsSoFar(); len(steps) != 9 || current() != tok1+"=initial" {
 		t.Fatalf("after 4 failed attempts: steps %v, current %s", steps, current())
 	}
 	d = must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("db")}))
@@ -205,7 +207,7 @@ func TestManualUpdateReschedulesAutomaticallyAfterDays(t *testing.T) {
 	e := start(t)
 	c := e.root()
 	ctx := context.Background()
-	e.Svc.RegisterFunction(fnARN, &secretsmanager.HTTPFunction{URL: "http://127.0.0.1:1/unused"})
+	passingFunction(t, e) // RotateImmediately=false runs its testSecret step
 	for _, name := range []string{"days", "rate"} {
 		must[*sm.CreateSecretOutput](t)(c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("v0")}))
 	}

@@ -2,6 +2,7 @@ package secretsmanager
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,9 +12,12 @@ import (
 
 // schedule is a rotation schedule: a parsed ScheduleExpression ("Schedule
 // expressions in Secrets Manager rotation"), rate(N hours|days), N hours
-// from 4 to 23 or days from 1 to 1000, or cron(Minutes Hours Day-of-month
+// from 4 to 23 or days from 1 to 999, or cron(Minutes Hours Day-of-month
 // Month Day-of-week Year) in UTC, where one of day-of-month and day-of-week
 // is "?"; or AutomaticallyAfterDays, which is a schedule in days.
+// parseSchedule reads the syntax; checkLimits applies the limits AWS
+// documents for a new rule (RotateSecret), so that a schedule stored before
+// a limit was enforced keeps running.
 //
 // Secrets Manager rotates in rotation windows (rotate-secrets_schedule.html):
 // "For a rate in hours, the default rotation window starts at midnight and
@@ -34,6 +38,8 @@ type schedule struct {
 	min, hour, dom, month, dow [64]bool
 	years                      map[int]bool // nil: every year
 	anyDOM, anyDOW             bool
+	lastDOM                    bool       // L in day-of-month: the month's last day
+	nthDOW                     [8][6]bool // "d#n" in day-of-week: the n-th weekday d of the month
 }
 
 func parseSchedule(expr string) (*schedule, error) {
@@ -68,8 +74,10 @@ func parseSchedule(expr string) (*schedule, error) {
 			}
 			return sch, nil
 		case "day":
+			// 1000 is AutomaticallyAfterDays' maximum; checkLimits
+			// applies rate()'s, 999.
 			if n < 1 || n > 1000 {
-				return nil, bad("a rate in days must be between 1 and 1000")
+				return nil, bad("a rate in days must be between 1 and 999")
 			}
 			return &schedule{days: n}, nil
 		}
@@ -96,6 +104,20 @@ func parseSchedule(expr string) (*schedule, error) {
 				*sp.question = true
 				continue
 			}
+			switch {
+			case i == 2 && f[i] == "L":
+				s.lastDOM = true
+				continue
+			case i == 2 && strings.Contains(f[i], "W"):
+				return nil, bad("Secrets Manager does not support the W wildcard")
+			case i == 4 && f[i] == "L":
+				f[i] = "7" // the last day of the week: Saturday
+			case i == 4 && strings.Contains(f[i], "#"):
+				if err := nthField(f[i], days, &s.nthDOW); err != nil {
+					return nil, bad(err.Error())
+				}
+				continue
+			}
 			if err := cronField(f[i], sp.lo, sp.hi, sp.names, sp.set); err != nil {
 				return nil, bad(err.Error())
 			}
@@ -118,6 +140,64 @@ func parseSchedule(expr string) (*schedule, error) {
 		return s, nil
 	}
 	return nil, bad("use rate(…) or cron(…)")
+}
+
+// nthField parses a day-of-week list of "d#n" items (the n-th weekday d
+// of the month, n from 1 to 5; "MON#1" is the first Monday).
+func nthField(f string, names []string, set *[8][6]bool) error {
+	for _, part := range strings.Split(f, ",") {
+		d, n, ok := strings.Cut(part, "#")
+		if !ok {
+			return fmt.Errorf("%q: use # in every item of the list or in none", f)
+		}
+		day, err := cronValue(d, 1, 7, names)
+		if err != nil {
+			return err
+		}
+		nth, err := strconv.Atoi(n)
+		if err != nil || nth < 1 || nth > 5 {
+			return fmt.Errorf("%q: the week of the month after # must be between 1 and 5", part)
+		}
+		set[day][nth] = true
+	}
+	return nil
+}
+
+// checkLimits applies the limits of "Schedule expressions in Secrets
+// Manager rotation" (rotate-secrets_schedule.html) to a schedule parsed
+// from expr: "You can rotate a secret as often as every four hours"; "The
+// maximum rotation period is 999 days"; in a cron expression, minutes
+// "Must be 0" ("because Secrets Manager rotation windows open on the
+// hour") and year "Must be *" ("because Secrets Manager does not support
+// rotation schedules that are more than a year apart"). AWS answers a bad
+// ScheduleExpression with InvalidParameterException; it does not document
+// the messages.
+func (s *schedule) checkLimits(expr string) error {
+	bad := func(why string) error {
+		return smapi.NewInvalidParameterException("The ScheduleExpression %s is not valid: %s.", expr, why)
+	}
+	switch {
+	case s.days > 999:
+		return bad("a rate in days must be between 1 and 999")
+	case s.days > 0 || s.hours > 0:
+		return nil // rate(N hours): 4 to 23, checked by parseSchedule
+	}
+	if !s.min[0] || slices.Contains(s.min[1:60], true) {
+		return bad("the minutes field must be 0: rotation windows open on the hour")
+	}
+	if s.years != nil {
+		return bad("the year field must be *")
+	}
+	// Within a day. Like rate(N hours), whose windows open at midnight and
+	// every N hours after it, a schedule in hours restarts each day, so
+	// the last window of a day and the first of the next may be closer.
+	fires := s.firesInDay()
+	for i := 1; i < len(fires); i++ {
+		if fires[i]-fires[i-1] < 4*time.Hour {
+			return bad("Secrets Manager rotates a secret at most every four hours")
+		}
+	}
+	return nil
 }
 
 // cronField parses a comma-separated list of values, ranges and steps into
@@ -285,7 +365,11 @@ func midnight(t time.Time) time.Time {
 
 func (s *schedule) dayMatches(t time.Time) bool {
 	if s.anyDOM {
-		return s.dow[int(t.Weekday())+1]
+		wd := int(t.Weekday()) + 1
+		return s.dow[wd] || s.nthDOW[wd][(t.Day()-1)/7+1]
+	}
+	if s.lastDOM {
+		return t.AddDate(0, 0, 1).Day() == 1
 	}
 	return s.dom[t.Day()]
 }
