@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart/rampart/internal/api"
 	"github.com/rampart/rampart/internal/app"
@@ -41,19 +42,20 @@ type variant struct {
 }
 
 // variants generates the requests of op: the minimal and full valid
-// inputs, the minimal input through the SDK, and one invalid input per
-// required member (missing), per kind of constraint it can break on a
-// top-level member (too long, not an enum value, out of range, not matching
-// the pattern) and one of the wrong type; then the same inside the input's
-// structures, lists and maps, and broken timestamps and blobs
-// (siteVariants).
+// inputs, the minimal input through the SDK, and the invalid inputs: one
+// per required member (missing); on the input's own members, one per
+// member and constraint it can break (too long, too short, not an enum
+// value, above its maximum, below its minimum, not matching the pattern, a
+// list with too many elements, a blob too long); one of the wrong type;
+// then the same inside the input's structures, lists and maps, and broken
+// timestamps and blobs (siteVariants).
 func variants(h *harness, op *awsproto.Operation) []variant {
 	vs := []variant{{name: "minimal", kind: valid}, {name: "full", kind: valid, full: true}, {name: "sdk", kind: viaSDK}}
 	if op.Input == nil {
 		return vs
 	}
 	base := func() obj {
-		g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.srv.Account, h.salt)}
+		g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.runAcct.ID, h.salt)}
 		return g.Input(op.Input, false)
 	}
 	for _, m := range op.Input.Members {
@@ -69,7 +71,7 @@ func variants(h *harness, op *awsproto.Operation) []variant {
 		in[m.Name] = value
 		clause := ""
 		if constraint != "" {
-			quoted := "'" + fmt.Sprint(value) + "' "
+			quoted := "'" + text(value) + "' "
 			if m.Shape.Sensitive {
 				quoted = ""
 			}
@@ -77,46 +79,80 @@ func variants(h *harness, op *awsproto.Operation) []variant {
 		}
 		vs = append(vs, variant{name: name + ":" + m.Name, kind: invalid, input: in, clause: clause})
 	}
-	var long, enum, rng, pat, typ bool
 	for _, m := range op.Input.Members {
 		s := m.Shape
 		if m.Location != "" && m.Location != "querystring" {
 			continue
 		}
-		switch {
-		case !long && s.Kind == awsproto.KindString && len(s.Enum) == 0 && s.Max != nil && *s.Max < 200000:
-			long = true
+		str := s.Kind == awsproto.KindString && len(s.Enum) == 0
+		if str && s.Max != nil && *s.Max < 200000 {
 			g := &Gen{Salt: h.salt()}
-			v := g.TooLong(s)
-			add("too-long", m, v, "Member must have length less than or equal to "+itoa(int(*s.Max)))
-		case !enum && s.Kind == awsproto.KindString && len(s.Enum) > 0:
-			enum = true
+			add("too-long", m, g.TooLong(s), "Member must have length less than or equal to "+itoa(int(*s.Max)))
+		}
+		if str && s.Min != nil && *s.Min >= 1 {
+			// The empty string: present, but shorter than the minimum
+			// ("Value '' at 'keyId' failed to satisfy constraint: Member
+			// must have length greater than or equal to 1").
+			add("too-short", m, "", "Member must have length greater than or equal to "+itoa(int(*s.Min)))
+		}
+		if s.Kind == awsproto.KindString && len(s.Enum) > 0 {
 			add("not-enum", m, "CONFORMANCE_NOT_A_VALUE", "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
-		case !rng && (s.Kind == awsproto.KindInteger || s.Kind == awsproto.KindLong) && (s.Min != nil || s.Max != nil):
-			rng = true
-			if s.Max != nil {
-				add("out-of-range", m, int64(*s.Max)+1, "Member must have value less than or equal to "+itoa(int(*s.Max)))
-			} else {
-				add("out-of-range", m, int64(*s.Min)-1, "Member must have value greater than or equal to "+itoa(int(*s.Min)))
+		}
+		if s.Kind == awsproto.KindInteger || s.Kind == awsproto.KindLong {
+			if s.Max != nil && *s.Max < 1<<53 {
+				add("above-max", m, int64(*s.Max)+1, "Member must have value less than or equal to "+itoa(int(*s.Max)))
 			}
-		case !pat && s.Kind == awsproto.KindString && len(s.Enum) == 0 && s.Pattern != "":
+			if s.Min != nil && *s.Min > -(1<<53) {
+				add("below-min", m, int64(*s.Min)-1, "Member must have value greater than or equal to "+itoa(int(*s.Min)))
+			}
+		}
+		if str && s.Pattern != "" {
 			if bad, ok := NotMatching(s); ok {
-				pat = true
 				add("pattern", m, bad, "Member must satisfy regular expression pattern: "+s.Pattern)
+			}
+		}
+		if m.Location != "" {
+			continue
+		}
+		if s.Kind == awsproto.KindBlob && s.Max != nil && *s.Max < 200000 {
+			// The message quotes a blob as Java renders a ByteBuffer (or
+			// not at all, if it is sensitive): only the rest is checked.
+			in := base()
+			in[m.Name] = make([]byte, int(*s.Max)+1)
+			vs = append(vs, variant{name: "too-long:" + m.Name, kind: invalid, input: in,
+				clause: "at '" + lowerFirst(m.Name) + "' failed to satisfy constraint: Member must have length less than or equal to " + itoa(int(*s.Max))})
+		}
+		if s.Kind == awsproto.KindList && s.Max != nil && *s.Max <= 100 {
+			// A list with one element more than its maximum. The message
+			// quotes a list of structures as Java renders it: only the
+			// rest is checked.
+			g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.runAcct.ID, h.salt)}
+			in := g.Input(op.Input, false)
+			var l []any
+			for len(l) <= int(*s.Max) {
+				v, ok := g.Member(s.Member, true, 1)
+				if !ok {
+					break
+				}
+				l = append(l, v)
+			}
+			if len(l) > int(*s.Max) {
+				in[m.Name] = l
+				vs = append(vs, variant{name: "too-many:" + m.Name, kind: invalid, input: in,
+					clause: "at '" + lowerFirst(m.Name) + "' failed to satisfy constraint: Member must have length less than or equal to " + itoa(int(*s.Max))})
 			}
 		}
 	}
 	// A value of the wrong type: in the json protocols any member can
 	// carry one; in query only non-string scalars can.
 	for _, m := range op.Input.Members {
-		if typ || m.Location != "" {
+		if m.Location != "" {
 			continue
 		}
 		raw := wrongType(op.Service.Protocol, m.Shape.Kind)
 		if raw == "" {
 			continue
 		}
-		typ = true
 		in := base()
 		in[m.Name] = raw
 		code := ""
@@ -124,6 +160,7 @@ func variants(h *harness, op *awsproto.Operation) []variant {
 			code = awsproto.CodeSerialization
 		}
 		vs = append(vs, variant{name: "wrong-type:" + m.Name, kind: invalid, input: in, code: code})
+		break
 	}
 	return append(vs, siteVariants(h, op)...)
 }
@@ -177,9 +214,8 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 	}
 	key := op.Service.Name + "." + op.Name
 	if v.kind == invalid {
-		dev := account{ID: h.srv.Account, AccessKey: h.srv.AccessKey, SecretKey: h.srv.SecretKey}
 		h.writes.arm()
-		x, err := h.send(dev, op, v.input)
+		x, err := h.send(h.runAcct, op, v.input)
 		changed := h.writes.disarm()
 		if err != nil {
 			return fail("send: %v", err)
@@ -217,14 +253,15 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 		return r
 	}
 
-	// Valid variants run as the root user of an account of their own.
+	// Valid variants run as the root user of an account of their own (or
+	// as the caller a fixture made, where the operation needs another).
 	c := &vctx{h: h, acct: h.freshAccount(), op: op.Name, stash: map[string]any{}, resolved: map[string]bool{}}
 	defer func() {
 		for _, f := range c.cleanup {
 			f()
 		}
 	}()
-	g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, c.acct.ID, h.salt), Skip: skipInFull}
+	g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, c.acct.ID, h.salt), Skip: skipInFull(op.Service.Name, op.Name)}
 	c.in = g.Input(op.Input, v.full)
 	if setup := setups[op.Service.Name]; setup != nil {
 		if err := setup(c); err != nil {
@@ -239,9 +276,17 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 	if err := h.resolve(c, op); err != nil {
 		return fail("fixture: %v", err)
 	}
-	want, rejected := rejections[key]
+	// want is the code AWS answers instead of a success, for the
+	// operations that cannot succeed here (rejections); "" for a success.
+	want := ""
+	if rj, ok := rejections[key]; ok {
+		want = rj.minimal
+		if v.full && rj.full != "" {
+			want = rj.full
+		}
+	}
 	if v.kind == viaSDK {
-		err := sdkCall(context.Background(), h.sdkConfig(c.acct), op, c.in)
+		err := sdkCall(context.Background(), h.sdkConfig(c.who()), op, c.in)
 		if errors.Is(err, errNoSDK) {
 			return fail("%v", err)
 		}
@@ -250,19 +295,19 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 		switch {
 		case status >= 500:
 			return fail("%d: %v", status, err)
-		case code == "" && rejected:
-			return fail("succeeded, but the rejections table expects %s", want)
-		case code != "" && code != want:
+		case code != want && want == "":
 			return fail("%v", err)
+		case code != want:
+			return fail("the rejections table expects %s, got %q (%v)", want, code, err)
 		}
 		r.ok = true
 		return r
 	}
-	x, err := h.send(c.acct, op, c.in)
+	x, err := h.send(c.who(), op, c.in)
 	if err != nil {
 		return fail("send: %v", err)
 	}
-	r.status, r.code = x.status, x.resp.Code
+	r.status, r.code, r.message = x.status, x.resp.Code, x.resp.Message
 	if x.status >= 500 {
 		return fail("%d %s: %s", x.status, x.resp.Code, x.resp.Message)
 	}
@@ -270,20 +315,20 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 	if len(x.resp.Problems) > 0 {
 		return fail("response does not fit the model: %s", strings.Join(x.resp.Problems, "; "))
 	}
-	if err := sdkJudge(context.Background(), h.sdkConfig(c.acct), op, c.in, x.status, x.header, x.body, x.resp.Code); errors.Is(err, errNoSDK) {
+	if err := sdkJudge(context.Background(), h.sdkConfig(c.who()), op, c.in, x.status, x.header, x.body, x.resp.Code); errors.Is(err, errNoSDK) {
 		r.noSDK = true
 	} else if err != nil {
 		return fail("SDK: %v", err)
 	}
 	switch {
-	case x.status < 300 && !v.full && rejected:
+	case x.status < 300 && want != "":
 		return fail("succeeded, but the rejections table expects %s", want)
 	case x.status < 300:
 	case !declared(op, x.resp.Code):
 		return fail("error code %s is neither declared by the model nor common: %s", x.resp.Code, x.resp.Message)
-	case !v.full && x.resp.Code != want:
-		// The minimal input, with its fixtures, must succeed unless the
-		// rejections table says why it cannot.
+	case x.resp.Code != want:
+		// The minimal and the full input, with their fixtures, must
+		// succeed unless the rejections table says why they cannot.
 		return fail("%d %s: %s", x.status, x.resp.Code, x.resp.Message)
 	}
 	r.ok = true
@@ -291,7 +336,8 @@ func (h *harness) run(op *awsproto.Operation, v variant) result {
 }
 
 // resolve fills the input members that name existing state with fixtures,
-// in model order, each after the members it needs.
+// in model order, each after the members it needs; a fixture that adds its
+// member fills it in the minimal input too.
 func (h *harness) resolve(c *vctx, op *awsproto.Operation) error {
 	if op.Input == nil {
 		return nil
@@ -303,12 +349,10 @@ func (h *harness) resolve(c *vctx, op *awsproto.Operation) error {
 			return nil
 		}
 		done[member] = true
-		if _, ok := c.in[member]; !ok {
-			return nil
-		}
+		_, present := c.in[member]
 		for i := range fixtures {
 			f := &fixtures[i]
-			if f.member != member || !f.applies(op.Service.Name, op.Name) {
+			if f.member != member || !f.applies(op.Service.Name, op.Name) || !present && !f.add {
 				continue
 			}
 			for _, n := range f.needs {
@@ -336,18 +380,22 @@ func (h *harness) resolve(c *vctx, op *awsproto.Operation) error {
 
 // TestConformance sends generated requests for every served operation and
 // checks the answers against the models and the AWS SDK for Go v2. It
-// prints the number of variants and passes per service; it fails below
-// 100% (known failures, listed in knownFailures, are reported, not failed).
+// prints the number of variants and passes per service and the time the
+// run took; it fails below 100% (known failures, listed in knownFailures,
+// are reported, not failed), and, on a whole run, when README.md's
+// conformance table says other figures.
 func TestConformance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("conformance: skipped in -short mode")
 	}
+	var h *harness
+	rotationFunction(t, &h)
 	srv := rampartest.Start(t)
-	h := newHarness(t, srv, api.Services())
+	h = newHarness(t, srv, api.Services())
 	// The change recorder must see a write, or no refused request could
 	// be caught changing state.
 	h.writes.arm()
-	_, err := h.call(account{ID: srv.Account, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}, "iam", "CreateUser", obj{"UserName": "cf-recorder-check"})
+	_, err := h.call(h.runAcct, "iam", "CreateUser", obj{"UserName": "cf-recorder-check"})
 	if seen := h.writes.disarm(); err != nil || len(seen) == 0 {
 		t.Fatalf("the change recorder saw %v after a CreateUser (%v)", seen, err)
 	}
@@ -371,7 +419,8 @@ func TestConformance(t *testing.T) {
 	}
 	type tally struct{ total, pass, known, ok2xx, valid, noSDK int }
 	per := map[string]*tally{}
-	var failures, knownSeen, refused []string
+	var failures, knownSeen, rejected []string
+	start := time.Now()
 	verbose := os.Getenv("CONFORMANCE_VERBOSE") != ""
 	for _, op := range ops {
 		key := op.Service.Name + "." + op.Name
@@ -394,8 +443,8 @@ func TestConformance(t *testing.T) {
 				if r.ok && r.status < 300 {
 					tl.ok2xx++
 				}
-				if r.ok && r.status >= 300 && v.full {
-					refused = append(refused, fmt.Sprintf("%s/full: %d %s", key, r.status, r.code))
+				if r.ok && r.status >= 300 {
+					rejected = append(rejected, fmt.Sprintf("%s/%s: %d %s", key, v.name, r.status, r.code))
 				}
 			}
 			id := key + "/" + v.name
@@ -433,15 +482,22 @@ func TestConformance(t *testing.T) {
 		}
 		summary.WriteString("\n")
 	}
-	t.Logf("conformance, variants passed per service:\n%s", summary.String())
-	if len(refused) > 0 {
-		t.Logf("full inputs refused with a declared error (%d; constraints beyond the model, such as exclusive members):\n  %s", len(refused), strings.Join(refused, "\n  "))
+	t.Logf("conformance, variants passed per service (%v):\n%s", time.Since(start).Round(time.Millisecond), summary.String())
+	if len(rejected) > 0 {
+		t.Logf("valid inputs answered with the error the rejections table expects (%d):\n  %s", len(rejected), strings.Join(rejected, "\n  "))
 	}
 	if len(knownSeen) > 0 {
 		t.Logf("known failures (%d):\n  %s", len(knownSeen), strings.Join(knownSeen, "\n  "))
 	}
 	if len(failures) > 0 {
 		t.Errorf("%d variants failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	if os.Getenv("CONFORMANCE_ONLY") == "" {
+		counts := map[string][2]int{}
+		for n, tl := range per {
+			counts[n] = [2]int{tl.pass, tl.total - tl.known}
+		}
+		t.Run("README", func(t *testing.T) { checkReadme(t, counts) })
 	}
 }
 
@@ -459,7 +515,6 @@ func TestNotImplemented(t *testing.T) {
 	for _, hd := range reg.Handlers() {
 		served[hd.Operation] = true
 	}
-	dev := account{ID: srv.Account, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey}
 	per := map[string]int{}
 	var bad []string
 	n := 0
@@ -477,7 +532,7 @@ func TestNotImplemented(t *testing.T) {
 			// the server routes an unsigned request only to a served
 			// operation (unsigned rest-json calls, such as SSO's, carry
 			// no credential scope to route by).
-			x, err := h.sendSigned(dev, op, obj{}, true)
+			x, err := h.sendSigned(h.runAcct, op, obj{}, true)
 			if err != nil {
 				t.Fatalf("%s.%s: %v", svc.Name, op.Name, err)
 			}

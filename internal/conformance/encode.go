@@ -86,11 +86,13 @@ func NewRequest(ctx context.Context, endpoint string, op *awsproto.Operation, in
 	return req, body, nil
 }
 
-// Sign signs req (whose body is body) with Signature V4 for op's service.
-func Sign(ctx context.Context, req *http.Request, body []byte, op *awsproto.Operation, region, accessKey, secretKey string) error {
+// Sign signs req (whose body is body) with Signature V4 for op's service,
+// with temporary credentials when sessionToken is not empty (the signer
+// adds it as X-Amz-Security-Token).
+func Sign(ctx context.Context, req *http.Request, body []byte, op *awsproto.Operation, region, accessKey, secretKey, sessionToken string) error {
 	sum := sha256.Sum256(body)
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey},
+	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secretKey, SessionToken: sessionToken},
 		req, hex.EncodeToString(sum[:]), op.Service.SigningName, region, time.Now())
 }
 

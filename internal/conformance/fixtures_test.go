@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,9 +22,20 @@ const (
 	scpPolicy      = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
 )
 
+// rootTrustPolicy lets the account's principals assume the role (as their
+// identity policies allow), with session tags and a source identity.
 func rootTrustPolicy(acct string) string {
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}]}`
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
 }
+
+// federatedTrustPolicy lets the users of an identity provider assume the
+// role with action.
+func federatedTrustPolicy(provider, action string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"` + action + `"}]}`
+}
+
+// tagPolicy is an Organizations tag policy.
+const tagPolicy = `{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}`
 
 func keyPolicy(acct string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Sid":"root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"}]}`
@@ -44,6 +56,18 @@ type vctx struct {
 	resolved map[string]bool
 	stash    map[string]any
 	cleanup  []func()
+	// caller is whom the variant runs as when a fixture made it (an IAM
+	// user of the account, another account's root user, another Region);
+	// nil: the account's root user.
+	caller *account
+}
+
+// who is the caller the variant runs as.
+func (c *vctx) who() account {
+	if c.caller != nil {
+		return *c.caller
+	}
+	return c.acct
 }
 
 func (c *vctx) call(svc, op string, in obj) (obj, error) { return c.h.call(c.acct, svc, op, in) }
@@ -56,7 +80,12 @@ type fixture struct {
 	ops         []string // only for these operations; nil: every operation but skip
 	skip        []string // operations for which the member names something new
 	needs       []string // members resolved first, when the input has them
-	make        func(c *vctx) (any, error)
+	// add: the fixture supplies the member even where the generated input
+	// lacks it (the minimal one): a member the model leaves optional that
+	// the operation needs, as AWS documents (a ciphertext to decrypt, one
+	// of two alternative members).
+	add  bool
+	make func(c *vctx) (any, error)
 }
 
 func (f *fixture) applies(svc, op string) bool {
@@ -235,6 +264,64 @@ var opSetups = map[string]func(c *vctx) error{
 	},
 	"organizations.DescribeResourcePolicy": orgResourcePolicy,
 	"organizations.DeleteResourcePolicy":   orgResourcePolicy,
+	// An effective tag policy: a tag policy attached to the root applies
+	// to every account.
+	"organizations.DescribeEffectivePolicy":             orgTagPolicy,
+	"organizations.ListEffectivePolicyValidationErrors": orgTagPolicy,
+	// A member account leaves: one that accepted an invitation (AWS lets
+	// an account leave only if it can stand alone, which created accounts
+	// cannot until their owner completes them).
+	"organizations.LeaveOrganization": func(c *vctx) error {
+		a, hs, err := invitee(c)
+		if err != nil {
+			return err
+		}
+		if _, err := c.h.call(a, "organizations", "AcceptHandshake", obj{"HandshakeId": hs}); err != nil {
+			return err
+		}
+		c.caller = &a
+		return nil
+	},
+	// Without UserName the login-profile operations act on the calling
+	// IAM user ("Must specify userName when calling with non-User
+	// credentials" otherwise).
+	"iam.CreateLoginProfile": selfLoginProfile(false),
+	"iam.GetLoginProfile":    selfLoginProfile(true),
+	"iam.DeleteLoginProfile": selfLoginProfile(true),
+	// AssumeRole: "Roles may not be assumed by root accounts."
+	"sts.AssumeRole": func(c *vctx) error {
+		_, err := c.callerUser()
+		return err
+	},
+}
+
+// selfLoginProfile runs a login-profile operation without a UserName as an
+// IAM user (with a login profile when withProfile).
+func selfLoginProfile(withProfile bool) func(c *vctx) error {
+	return func(c *vctx) error {
+		if _, ok := c.in["UserName"]; ok {
+			return nil
+		}
+		u, err := c.callerUser()
+		if err != nil || !withProfile {
+			return err
+		}
+		_, err = c.call("iam", "CreateLoginProfile", obj{"UserName": u, "Password": "Cf-Passw0rd-" + c.h.salt()})
+		return err
+	}
+}
+
+func orgTagPolicy(c *vctx) error {
+	if _, err := c.call("organizations", "EnablePolicyType", obj{"RootId": c.stash["root"], "PolicyType": "TAG_POLICY"}); err != nil {
+		return err
+	}
+	o, err := c.call("organizations", "CreatePolicy", obj{"Content": tagPolicy, "Description": "conformance", "Name": c.name("tags"), "Type": "TAG_POLICY"})
+	id, err := str(o, err, "Policy", "PolicySummary", "Id")
+	if err != nil {
+		return err
+	}
+	_, err = c.call("organizations", "AttachPolicy", obj{"PolicyId": id, "TargetId": c.stash["root"]})
+	return err
 }
 
 func orgResourcePolicy(c *vctx) error {
@@ -294,6 +381,20 @@ var setups = map[string]func(c *vctx) error{
 // come before general ones.
 var fixtures = []fixture{
 	// IAM.
+	// ChangePassword: the calling IAM user changes its own password, and
+	// OldPassword is the one its login profile has.
+	{svc: "iam", member: "OldPassword", ops: []string{"ChangePassword"}, make: func(c *vctx) (any, error) {
+		u, err := c.callerUser()
+		if err != nil {
+			return nil, err
+		}
+		_, err = c.call("iam", "CreateLoginProfile", obj{"UserName": u, "Password": c.in["OldPassword"]})
+		return c.in["OldPassword"], err
+	}},
+	// "Password: ... This parameter must be omitted when you make the
+	// request with an AssumeRoot session. It is required in all other
+	// cases" (CreateLoginProfile).
+	{svc: "iam", member: "Password", ops: []string{"CreateLoginProfile"}, add: true, make: func(c *vctx) (any, error) { return "Cf-Passw0rd-" + c.h.salt(), nil }},
 	{svc: "iam", member: "UserName", ops: []string{"GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile"}, make: func(c *vctx) (any, error) {
 		u, err := iamUser(c)
 		if err != nil {
@@ -374,7 +475,19 @@ var fixtures = []fixture{
 	// Resync and Deactivate need an enabled one (Resync then takes the two
 	// codes after those Enable used).
 	{svc: "iam", member: "SerialNumber", ops: []string{"EnableMFADevice"}, make: func(c *vctx) (any, error) { return mfaDevice(c) }},
-	{svc: "iam", member: "SerialNumber", ops: []string{"ResyncMFADevice", "DeactivateMFADevice"}, needs: []string{"UserName"}, make: func(c *vctx) (any, error) {
+	// Deactivate and Get take a device enabled for the user they name, or
+	// without a UserName for the calling IAM user.
+	{svc: "iam", member: "SerialNumber", ops: []string{"DeactivateMFADevice", "GetMFADevice"}, needs: []string{"UserName"}, make: func(c *vctx) (any, error) {
+		u, ok := c.inString("UserName")
+		if !ok {
+			var err error
+			if u, err = c.callerUser(); err != nil {
+				return nil, err
+			}
+		}
+		return enabledMFA(c, u)
+	}},
+	{svc: "iam", member: "SerialNumber", ops: []string{"ResyncMFADevice"}, needs: []string{"UserName"}, make: func(c *vctx) (any, error) {
 		u, err := iamUser(c)
 		if err != nil {
 			return nil, err
@@ -404,6 +517,24 @@ var fixtures = []fixture{
 		return str(o, err, "OpenIDConnectProviderArn")
 	}},
 	{svc: "iam", member: "SAMLProviderArn", make: samlProvider},
+	// RemovePrivateKey names a decryption key the provider has: another
+	// than the one the full input adds.
+	{svc: "iam", member: "RemovePrivateKey", ops: []string{"UpdateSAMLProvider"}, needs: []string{"SAMLProviderArn"}, make: func(c *vctx) (any, error) {
+		arn := c.in["SAMLProviderArn"]
+		if _, err := c.call("iam", "UpdateSAMLProvider", obj{"SAMLProviderArn": arn, "AddPrivateKey": materials().key2PEM}); err != nil {
+			return nil, err
+		}
+		o, err := c.call("iam", "GetSAMLProvider", obj{"SAMLProviderArn": arn})
+		keys, err := str(o, err, "PrivateKeyList")
+		if err != nil {
+			return nil, err
+		}
+		l, _ := keys.([]any)
+		if len(l) != 1 {
+			return nil, fmt.Errorf("GetSAMLProvider: private keys %v", keys)
+		}
+		return get(l[0].(obj), "KeyId")
+	}},
 	{svc: "iam", member: "InstanceProfileName", skip: []string{"CreateInstanceProfile"}, needs: []string{"RoleName"}, make: func(c *vctx) (any, error) {
 		n := c.name("profile")
 		if _, err := c.call("iam", "CreateInstanceProfile", obj{"InstanceProfileName": n}); err != nil {
@@ -444,9 +575,43 @@ var fixtures = []fixture{
 		o, err := c.call("iam", "GenerateServiceLastAccessedDetails", obj{"Arn": arn})
 		return str(o, err, "JobId")
 	}},
-	{svc: "iam", member: "SerialNumber", ops: []string{"TagMFADevice", "UntagMFADevice", "ListMFADeviceTags", "GetMFADevice"}, make: func(c *vctx) (any, error) { return mfaDevice(c) }},
+	{svc: "iam", member: "SerialNumber", ops: []string{"TagMFADevice", "UntagMFADevice", "ListMFADeviceTags"}, make: func(c *vctx) (any, error) { return mfaDevice(c) }},
 
 	// KMS: the key each operation needs, of the right spec.
+	// The model leaves GranteePrincipal optional (GranteeServicePrincipal
+	// is the alternative); a grant needs one of them.
+	{svc: "kms", member: "GranteePrincipal", ops: []string{"CreateGrant"}, add: true, make: func(c *vctx) (any, error) {
+		return "arn:aws:iam::" + c.acct.ID + ":root", nil
+	}},
+	// "You must specify either RetiringPrincipal or RetiringServicePrincipal."
+	{svc: "kms", member: "RetiringPrincipal", ops: []string{"ListRetirableGrants"}, add: true, make: func(c *vctx) (any, error) {
+		return "arn:aws:iam::" + c.acct.ID + ":root", nil
+	}},
+	// "To specify the length of the data key, use either the KeySpec or
+	// NumberOfBytes parameters (but not both). For 128-bit and 256-bit
+	// data keys, use the KeySpec parameter."
+	{svc: "kms", member: "KeySpec", ops: []string{"GenerateDataKey", "GenerateDataKeyWithoutPlaintext"}, add: true, make: func(c *vctx) (any, error) { return "AES_256", nil }},
+	// GenerateRandom: "NumberOfBytes: The length of the random byte
+	// string" (optional in the model, needed by KMS).
+	{svc: "kms", member: "NumberOfBytes", ops: []string{"GenerateRandom"}, add: true, make: func(c *vctx) (any, error) { return int64(32), nil }},
+	// "ExpirationModel: ... The default is KEY_MATERIAL_EXPIRES", which
+	// "must specify a value for the ValidTo parameter".
+	{svc: "kms", member: "ValidTo", ops: []string{"ImportKeyMaterial"}, add: true, make: func(c *vctx) (any, error) { return Timestamp(), nil }},
+	// RetireGrant: "use a grant token, or both the grant ID and a key
+	// identifier"; the account in which the grant was created may retire it.
+	{svc: "kms", member: "GrantToken", ops: []string{"RetireGrant"}, add: true, needs: []string{"KeyId"}, make: func(c *vctx) (any, error) {
+		k, err := c.keyID()
+		if err != nil {
+			return nil, err
+		}
+		o, err := c.call("kms", "CreateGrant", obj{"KeyId": k, "GranteePrincipal": "arn:aws:iam::" + c.acct.ID + ":root", "Operations": []any{"Decrypt"}})
+		if err != nil {
+			return nil, err
+		}
+		c.stash["grant-id"] = o["GrantId"]
+		return o["GrantToken"], nil
+	}},
+	{svc: "kms", member: "SourceKeyId", make: func(c *vctx) (any, error) { return kmsKey(c, obj{}) }},
 	{svc: "kms", member: "KeyId", ops: []string{"ReplicateKey"}, make: func(c *vctx) (any, error) {
 		return kmsKey(c, obj{"MultiRegion": true})
 	}},
@@ -502,14 +667,21 @@ var fixtures = []fixture{
 		_, err = c.call("kms", "CreateAlias", obj{"AliasName": a, "TargetKeyId": k})
 		return a, err
 	}},
-	{svc: "kms", member: "CiphertextBlob", needs: []string{"KeyId"}, make: func(c *vctx) (any, error) {
-		k, err := c.keyID()
-		if err != nil {
-			return nil, err
+	// The model leaves CiphertextBlob optional (for DryRun); there is
+	// nothing to decrypt without one.
+	{svc: "kms", member: "CiphertextBlob", add: true, needs: []string{"KeyId", "SourceKeyId"}, make: func(c *vctx) (any, error) {
+		k, ok := c.inString("SourceKeyId")
+		if !ok {
+			var err error
+			if k, err = c.keyID(); err != nil {
+				return nil, err
+			}
 		}
 		in := obj{"KeyId": k, "Plaintext": []byte("conformance")}
-		if ec, ok := c.in["EncryptionContext"]; ok {
-			in["EncryptionContext"] = ec
+		for _, m := range []string{"EncryptionContext", "SourceEncryptionContext"} {
+			if ec, ok := c.in[m]; ok {
+				in["EncryptionContext"] = ec
+			}
 		}
 		o, err := c.call("kms", "Encrypt", in)
 		return str(o, err, "CiphertextBlob")
@@ -535,7 +707,10 @@ var fixtures = []fixture{
 	{svc: "kms", member: "EncryptedKeyMaterial", needs: []string{"ImportToken"}, make: func(c *vctx) (any, error) {
 		return c.stash["import-material"], nil
 	}},
-	{svc: "kms", member: "GrantId", needs: []string{"KeyId"}, make: func(c *vctx) (any, error) {
+	{svc: "kms", member: "GrantId", needs: []string{"KeyId", "GrantToken"}, make: func(c *vctx) (any, error) {
+		if id, ok := c.stash["grant-id"]; ok {
+			return id, nil // RetireGrant's, made with the grant token
+		}
 		k, err := c.keyID()
 		if err != nil {
 			return nil, err
@@ -545,6 +720,54 @@ var fixtures = []fixture{
 	}},
 
 	// Secrets Manager.
+	// Rotation is configured (with the harness's rotation function) before
+	// it is started or cancelled; a rotation started runs in the
+	// background, and the variant waits for its end.
+	{svc: "secretsmanager", member: "SecretId", ops: []string{"RotateSecret", "CancelRotateSecret"}, make: func(c *vctx) (any, error) {
+		arn, err := smSecret(c, obj{})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := c.call("secretsmanager", "RotateSecret", obj{"SecretId": arn, "RotationLambdaARN": rotationARN, "RotateImmediately": false,
+			"RotationRules": obj{"AutomaticallyAfterDays": int64(30)}}); err != nil {
+			return nil, err
+		}
+		if now, ok := c.in["RotateImmediately"].(bool); c.op == "RotateSecret" && (!ok || now) {
+			c.cleanup = append(c.cleanup, func() { rotated(c, arn) })
+		}
+		return arn, nil
+	}},
+	// Only a replica is promoted, in its own Region (the caller's).
+	{svc: "secretsmanager", member: "SecretId", ops: []string{"StopReplicationToReplica"}, make: func(c *vctx) (any, error) {
+		arn, err := smSecret(c, obj{"AddReplicaRegions": []any{obj{"Region": replicaRegion}}})
+		if err != nil {
+			return nil, err
+		}
+		in := c.acct
+		in.Region = replicaRegion
+		c.caller = &in
+		return strings.Replace(arn.(string), ":us-east-1:", ":"+replicaRegion+":", 1), nil
+	}},
+	// BatchGetSecretValue: "Either SecretIdList or Filters".
+	{svc: "secretsmanager", member: "SecretIdList", ops: []string{"BatchGetSecretValue"}, add: true, make: func(c *vctx) (any, error) {
+		arn, err := smSecret(c, obj{})
+		return []any{arn}, err
+	}},
+	// PutSecretValue: "You must provide either SecretString or SecretBinary."
+	{svc: "secretsmanager", member: "SecretString", ops: []string{"PutSecretValue"}, add: true, make: func(c *vctx) (any, error) { return "s3cret-" + c.h.salt(), nil }},
+	// UpdateSecretVersionStage moves the label to the current version,
+	// from a version that a fixture labels with it.
+	{svc: "secretsmanager", member: "RemoveFromVersionId", ops: []string{"UpdateSecretVersionStage"}, needs: []string{"SecretId", "VersionStage"}, make: func(c *vctx) (any, error) {
+		o, err := c.call("secretsmanager", "PutSecretValue", obj{"SecretId": c.in["SecretId"], "SecretString": "s3cret-" + c.h.salt(), "VersionStages": []any{c.in["VersionStage"]}})
+		return str(o, err, "VersionId")
+	}},
+	// "You must specify RemoveFromVersionId, MoveToVersionId, or both."
+	{svc: "secretsmanager", member: "MoveToVersionId", ops: []string{"UpdateSecretVersionStage"}, add: true, needs: []string{"SecretId"}, make: func(c *vctx) (any, error) {
+		return c.stash["secret-version"], nil
+	}},
+	{svc: "secretsmanager", member: "VersionId", needs: []string{"SecretId"}, make: func(c *vctx) (any, error) {
+		return c.stash["secret-version"], nil
+	}},
 	{svc: "secretsmanager", member: "SecretId", ops: []string{"RestoreSecret"}, make: func(c *vctx) (any, error) {
 		o, err := c.call("secretsmanager", "CreateSecret", obj{"Name": c.name("secret"), "SecretString": "s3cret"})
 		arn, err := str(o, err, "ARN")
@@ -554,12 +777,58 @@ var fixtures = []fixture{
 		_, err = c.call("secretsmanager", "DeleteSecret", obj{"SecretId": arn})
 		return arn, err
 	}},
-	{svc: "secretsmanager", member: "SecretId", make: func(c *vctx) (any, error) {
-		o, err := c.call("secretsmanager", "CreateSecret", obj{"Name": c.name("secret"), "SecretString": "s3cret"})
-		return str(o, err, "ARN")
-	}},
+	{svc: "secretsmanager", member: "SecretId", make: func(c *vctx) (any, error) { return smSecret(c, obj{}) }},
+	// A customer managed key of the account encrypts the secret.
+	{svc: "secretsmanager", member: "KmsKeyId", make: func(c *vctx) (any, error) { return kmsKey(c, obj{}) }},
 
 	// STS: the role and keys come from IAM.
+	// AssumeRoleWithSAML: a role that the SAML provider's users may
+	// assume, and a response that its key signed.
+	{svc: "sts", member: "RoleArn", ops: []string{"AssumeRoleWithSAML"}, needs: []string{"PrincipalArn"}, make: func(c *vctx) (any, error) {
+		o, err := c.call("iam", "CreateRole", obj{"RoleName": c.name("role"), "AssumeRolePolicyDocument": federatedTrustPolicy(c.in["PrincipalArn"].(string), "sts:AssumeRoleWithSAML")})
+		return str(o, err, "Role", "Arn")
+	}},
+	{svc: "sts", member: "SAMLAssertion", needs: []string{"RoleArn", "PrincipalArn"}, make: func(c *vctx) (any, error) {
+		iss, _ := c.stash["saml-issuer"].(string)
+		return samlResponse(iss, "_cf"+c.h.salt(), c.in["RoleArn"].(string), c.in["PrincipalArn"].(string), "cf-session")
+	}},
+	// AssumeRoleWithWebIdentity: the loopback issuer registered with IAM,
+	// a role its users may assume, and an ID token it signed.
+	{svc: "sts", member: "RoleArn", ops: []string{"AssumeRoleWithWebIdentity"}, make: func(c *vctx) (any, error) {
+		o, err := c.call("iam", "CreateOpenIDConnectProvider", obj{"Url": c.h.issuer().providerURL(), "ClientIDList": []any{oidcClientID}})
+		provider, err := str(o, err, "OpenIDConnectProviderArn")
+		if err != nil {
+			return nil, err
+		}
+		o, err = c.call("iam", "CreateRole", obj{"RoleName": c.name("role"), "AssumeRolePolicyDocument": federatedTrustPolicy(provider.(string), "sts:AssumeRoleWithWebIdentity")})
+		return str(o, err, "Role", "Arn")
+	}},
+	{svc: "sts", member: "WebIdentityToken", make: func(c *vctx) (any, error) { return c.h.issuer().token("cf-subject") }},
+	{svc: "sts", member: "EncodedMessage", make: encodedMessage},
+	// Session policies: managed policies of the account.
+	{svc: "sts", member: "PolicyArns", make: func(c *vctx) (any, error) {
+		arn, err := iamPolicyArn(c)
+		return []any{obj{"arn": arn}}, err
+	}},
+	// Transitive tags are among the session's tags.
+	{svc: "sts", member: "TransitiveTagKeys", needs: []string{"Tags"}, make: func(c *vctx) (any, error) {
+		tags, _ := c.in["Tags"].([]any)
+		var keys []any
+		for _, t := range tags {
+			keys = append(keys, t.(obj)["Key"])
+		}
+		return keys, nil
+	}},
+	// An MFA code: of a device enabled for the calling IAM user (the root
+	// user's devices are managed in the console).
+	{svc: "sts", member: "SerialNumber", make: func(c *vctx) (any, error) {
+		u, err := c.callerUser()
+		if err != nil {
+			return nil, err
+		}
+		return enabledMFA(c, u)
+	}},
+	{svc: "sts", member: "TokenCode", needs: []string{"SerialNumber"}, make: func(c *vctx) (any, error) { return mfaCode(c, 0) }},
 	{svc: "sts", member: "RoleArn", make: func(c *vctx) (any, error) {
 		o, err := c.call("iam", "CreateRole", obj{"RoleName": c.name("role"), "AssumeRolePolicyDocument": rootTrustPolicy(c.acct.ID)})
 		return str(o, err, "Role", "Arn")
@@ -592,6 +861,9 @@ var fixtures = []fixture{
 		_, err = c.call("organizations", "AttachPolicy", obj{"PolicyId": c.in["PolicyId"], "TargetId": ou})
 		return ou, err
 	}},
+	// DescribeEffectivePolicy: "TargetId: When you're signed in as the
+	// management account, specify the ID of the account" (an account).
+	{svc: "organizations", member: "TargetId", ops: []string{"DescribeEffectivePolicy"}, make: orgAccount},
 	{svc: "organizations", member: "TargetId", make: orgOU},
 	{svc: "organizations", member: "AccountId", ops: []string{"DeregisterDelegatedAdministrator", "ListDelegatedServicesForAccount"}, make: func(c *vctx) (any, error) {
 		a, err := orgAccount(c)
@@ -606,10 +878,14 @@ var fixtures = []fixture{
 		o, err := c.call("organizations", "CreateAccount", obj{"Email": c.name("acct") + "@example.com", "AccountName": c.name("acct")})
 		return str(o, err, "CreateAccountStatus", "Id")
 	}},
+	// A handshake is accepted or declined by the invited account, and
+	// described or cancelled by the organization's.
 	{svc: "organizations", member: "HandshakeId", make: func(c *vctx) (any, error) {
-		invitee := c.h.freshAccount()
-		o, err := c.call("organizations", "InviteAccountToOrganization", obj{"Target": obj{"Id": invitee.ID, "Type": "ACCOUNT"}})
-		return str(o, err, "Handshake", "Id")
+		a, id, err := invitee(c)
+		if c.op == "AcceptHandshake" || c.op == "DeclineHandshake" {
+			c.caller = &a
+		}
+		return id, err
 	}},
 	{svc: "organizations", member: "Target", make: func(c *vctx) (any, error) {
 		return obj{"Id": c.h.freshAccount().ID, "Type": "ACCOUNT"}, nil
@@ -625,8 +901,22 @@ const replicaRegion = "us-west-2"
 const oidcThumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 func samlProvider(c *vctx) (any, error) {
-	o, err := c.call("iam", "CreateSAMLProvider", obj{"Name": c.name("saml"), "SAMLMetadataDocument": samlMetadata("https://idp-" + c.h.salt() + ".example.com/")})
+	iss := "https://idp-" + c.h.salt() + ".example.com/"
+	c.stash["saml-issuer"] = iss
+	o, err := c.call("iam", "CreateSAMLProvider", obj{"Name": c.name("saml"), "SAMLMetadataDocument": samlMetadata(iss)})
 	return str(o, err, "SAMLProviderArn")
+}
+
+// smSecret creates a secret (with in's extra members) and keeps its
+// first version's id for the members that name a version.
+func smSecret(c *vctx, in obj) (any, error) {
+	in["Name"], in["SecretString"] = c.name("secret"), "s3cret"
+	o, err := c.call("secretsmanager", "CreateSecret", in)
+	if err != nil {
+		return nil, err
+	}
+	c.stash["secret-version"] = o["VersionId"]
+	return get(o, "ARN")
 }
 
 func iamUserArn(c *vctx) (any, error) {
@@ -669,6 +959,10 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 		switch svc + "." + member {
 		case "kms.Policy":
 			return keyPolicy(acct), true
+		case "kms.PolicyName":
+			return "default", true // "The only valid policy name is default."
+		case "kms.PendingWindowInDays":
+			return int64(7), true // AWS: a value between 7 and 30, inclusive
 		case "kms.AliasName":
 			return "alias/cf-" + salt(), true
 		case "kms.SigningAlgorithm":
@@ -691,6 +985,18 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 			return resourcePolicy(acct), true
 		case "secretsmanager.SecretString":
 			return "s3cret-" + salt(), true
+		case "secretsmanager.RecoveryWindowInDays":
+			return int64(7), true // AWS: from 7 to 30 days
+		case "secretsmanager.RotationLambdaARN":
+			return rotationARN, true
+		case "secretsmanager.Duration":
+			return "2h", true // RotationRules: a window of 1h to 24h
+		case "secretsmanager.VersionStage":
+			if op == "GetSecretValue" {
+				return "AWSCURRENT", true // the label of the version VersionId names
+			}
+		case "organizations.RoleName":
+			return "OrganizationAccountAccessRole", true // AWS's default; rampart creates this role and refuses others
 		case "organizations.Content":
 			if op == "PutResourcePolicy" {
 				return orgResourcePolicyDoc(acct), true
@@ -724,8 +1030,12 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 			return []any{oidcThumbprint}, true
 		case "iam.SAMLMetadataDocument":
 			return samlMetadata("https://idp-" + salt() + ".example.com/"), true
-		case "iam.CertificateBody", "iam.CertificateChain":
+		case "iam.CertificateBody":
 			return materials().certPEM, true
+		case "iam.CertificateChain":
+			return materials().chainPEM, true
+		case "iam.AddPrivateKey":
+			return materials().keyPEM, true
 		case "iam.PrivateKey":
 			return materials().keyPEM, true
 		case "iam.SSHPublicKeyBody":
@@ -766,7 +1076,49 @@ func known(svc, op string, acct string, salt func() string) func(member string) 
 	}
 }
 
-// skipInFull are members the full input leaves out: pagination tokens and
-// grant tokens mean something only when a previous response handed them
-// out.
-var skipInFull = map[string]bool{"Marker": true, "NextToken": true, "GrantTokens": true}
+// omission is a member that the full input of an operation leaves out,
+// with why: a full input is every member, each with a value AWS accepts,
+// except where AWS does not accept them all together or a member needs
+// what no account here can have.
+type omission struct {
+	svc     string
+	members []string
+	ops     []string // nil: every operation of svc
+	why     string
+}
+
+// omissions are the members full inputs leave out, per service.
+var omissions = []omission{
+	{members: []string{"Marker", "NextToken"}, why: "a pagination token means something only when a previous response handed it out"},
+	{svc: "kms", members: []string{"GrantTokens"}, why: "a grant token means something only when CreateGrant handed it out"},
+	{svc: "kms", members: []string{"Recipient"}, why: "an attestation document that AWS Nitro Enclaves signed; no enclave runs here (rampart refuses Recipient for the same reason)"},
+	{svc: "kms", members: []string{"CustomKeyStoreId", "CustomKeyStoreName", "XksKeyId"}, why: "no custom key store exists: they need a CloudHSM cluster or an external key store proxy"},
+	{svc: "kms", members: []string{"XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointServiceName", "XksProxyVpcEndpointServiceOwner", "XksProxyAuthenticationCredential", "XksProxyConnectivity"}, ops: []string{"CreateCustomKeyStore"},
+		why: "the full input's CustomKeyStoreType is AWS_CLOUDHSM, which takes no external key store proxy"},
+	{svc: "kms", members: []string{"GranteeServicePrincipal", "RetiringServicePrincipal"}, why: "the alternatives to GranteePrincipal and RetiringPrincipal, which the full input sets (one grantee, one retiring principal)"},
+	{svc: "kms", members: []string{"SourceArn"}, ops: []string{"CreateGrant"},
+		why: "the SourceArn grant constraint, which goes with grants to AWS service principals (kms:GrantConstraintSourceArn); rampart refuses it (\"does not support the SourceArn grant constraint yet\")"},
+	{svc: "kms", members: []string{"EncryptionContextSubset"}, ops: []string{"CreateGrant"},
+		why: "the alternative to EncryptionContextEquals in a grant's constraints (\"You can specify only one type of encryption context\", Access Analyzer's KmsGrantConstraints; rampart refuses both)"},
+	{svc: "kms", members: []string{"NumberOfBytes"}, ops: []string{"GenerateDataKey", "GenerateDataKeyWithoutPlaintext"}, why: `"use either the KeySpec or NumberOfBytes parameters (but not both)"`},
+	{svc: "secretsmanager", members: []string{"SecretBinary"}, why: "the alternative to SecretString: a secret version holds one or the other"},
+	{svc: "secretsmanager", members: []string{"Filters", "MaxResults"}, ops: []string{"BatchGetSecretValue"},
+		why: `"either SecretIdList or Filters", not both; MaxResults: "To use this parameter, you must also use the Filters parameter"`},
+	{svc: "secretsmanager", members: []string{"ScheduleExpression"}, ops: []string{"RotateSecret"}, why: "the alternative to AutomaticallyAfterDays in RotationRules"},
+	{svc: "secretsmanager", members: []string{"ExternalSecretRotationMetadata", "ExternalSecretRotationRoleArn"}, ops: []string{"RotateSecret"}, why: "for managed external secrets, rotated by a partner (Salesforce, Snowflake…) that does not run here"},
+	{svc: "sts", members: []string{"ProvidedContexts"}, why: "context assertions that a trusted context provider (IAM Identity Center) signed"},
+	{svc: "sts", members: []string{"ProviderId"}, why: "for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com; the full input's token is an OpenID Connect ID token (rampart refuses ProviderId)"},
+}
+
+// skipInFull returns the members the full input of svc.op leaves out.
+func skipInFull(svc, op string) map[string]bool {
+	out := map[string]bool{}
+	for _, o := range omissions {
+		if (o.svc == "" || o.svc == svc) && (o.ops == nil || slices.Contains(o.ops, op)) {
+			for _, m := range o.members {
+				out[m] = true
+			}
+		}
+	}
+	return out
+}

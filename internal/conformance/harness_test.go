@@ -30,6 +30,15 @@ type harness struct {
 	svcs   map[string]*awsproto.Service
 	nextID atomic.Int64
 	writes changes
+	// run is the root user of the account that the invalid variants are
+	// sent as: made for the run, like the account of each valid variant.
+	runAcct account
+	// roots are the root users of the accounts the harness made, by
+	// account id (the rotation function signs as the secret's account).
+	roots sync.Map
+	// oidc is the OpenID Connect issuer of the web-identity fixtures.
+	oidc       *oidcIssuer
+	issuerOnce sync.Once
 }
 
 func newHarness(t testing.TB, srv *rampartest.Server, svcs []*awsproto.Service) *harness {
@@ -38,18 +47,31 @@ func newHarness(t testing.TB, srv *rampartest.Server, svcs []*awsproto.Service) 
 		h.svcs[s.Name] = s
 	}
 	t.Cleanup(srv.Store.Subscribe(h.writes.record))
+	h.runAcct = h.freshAccount()
 	return h
 }
 
-// account is the root user of one account.
+// account is a caller: the root user of an account, or an IAM user or a
+// role session of it (SessionToken set), in a Region ("" is us-east-1).
 type account struct {
 	ID, AccessKey, SecretKey string
+	SessionToken             string
+	Region                   string
+}
+
+func (a account) region() string {
+	if a.Region == "" {
+		return "us-east-1"
+	}
+	return a.Region
 }
 
 // freshAccount creates a new account (its root key only) through authn, as
-// rampart's own account creation does: every valid variant runs as the
-// root user of an account of its own, so that no variant sees another's
-// state (an organization, an account alias, root access keys).
+// rampart's own account creation does (rampart dev makes its account so):
+// every valid variant runs as the root user of an account of its own, so
+// that no variant sees another's state (an organization, an account alias,
+// root access keys), and the invalid variants as the root user of the
+// run's account.
 func (h *harness) freshAccount() account {
 	n := h.nextID.Add(1)
 	a := account{
@@ -60,6 +82,7 @@ func (h *harness) freshAccount() account {
 	if _, err := authn.EnsureAccount(context.Background(), h.srv.Store, h.srv.Barrier, authn.Account{ID: a.ID, Name: "conformance-" + a.ID}, a.AccessKey, a.SecretKey); err != nil {
 		h.t.Fatalf("account: %v", err)
 	}
+	h.roots.Store(a.ID, a)
 	return a
 }
 
@@ -73,15 +96,14 @@ type exchange struct {
 	resp   *Response
 }
 
-// send signs and sends a call of op with in as acct's root user; an
+// send signs and sends a call of op with in as acct; an
 // operation that needs no authentication (AssumeRoleWithWebIdentity,
 // AssumeRoleWithSAML) goes unsigned, as the SDKs send it.
 func (h *harness) send(acct account, op *awsproto.Operation, in map[string]any) (*exchange, error) {
 	return h.sendSigned(acct, op, in, !op.NoAuth)
 }
 
-// sendSigned sends a call of op with in, signed as acct's root user when
-// sign is set.
+// sendSigned sends a call of op with in, signed as acct when sign is set.
 func (h *harness) sendSigned(acct account, op *awsproto.Operation, in map[string]any, sign bool) (*exchange, error) {
 	ctx := context.Background()
 	req, body, err := NewRequest(ctx, h.srv.URL, op, in)
@@ -89,7 +111,7 @@ func (h *harness) sendSigned(acct account, op *awsproto.Operation, in map[string
 		return nil, err
 	}
 	if sign {
-		if err := Sign(ctx, req, body, op, "us-east-1", acct.AccessKey, acct.SecretKey); err != nil {
+		if err := Sign(ctx, req, body, op, acct.region(), acct.AccessKey, acct.SecretKey, acct.SessionToken); err != nil {
 			return nil, err
 		}
 	}
@@ -123,7 +145,9 @@ func (h *harness) call(acct account, svc, opName string, in obj) (obj, error) {
 }
 
 func (h *harness) sdkConfig(acct account) aws.Config {
-	return h.srv.ConfigFor(acct.AccessKey, acct.SecretKey, "")
+	cfg := h.srv.ConfigFor(acct.AccessKey, acct.SecretKey, acct.SessionToken)
+	cfg.Region = acct.region()
+	return cfg
 }
 
 // changes records the rows that committed store updates write while it is

@@ -261,12 +261,12 @@ func clause(s site, p spot, c string) string {
 // input, where AWS names it by its path ("Value null at 'tags.1.member.key'
 // failed to satisfy constraint: Member must not be null"): one per nested
 // required member left out, and one per operation of each other kind (too
-// long, not in the enum, out of range, not matching the pattern, of the
-// wrong type). Then, in the input itself or nested, one per operation of:
-// a string shorter than its minimum (the empty string), a list longer than
-// its maximum, a timestamp that is none, a blob that is not base64, a blob
-// longer than its maximum. The json protocols answer a value they cannot
-// read as its type with SerializationException.
+// long, too short, not in the enum, out of range, not matching the
+// pattern, of the wrong type, a blob longer than its maximum). Then, in
+// the input itself or nested, one per operation of: a timestamp that is
+// none, a blob that is not base64. The json protocols answer a value they
+// cannot read as its type with SerializationException. (The input's own
+// members get one variant per member and constraint: variants.)
 func siteVariants(h *harness, op *awsproto.Operation) []variant {
 	if op.Input == nil {
 		return nil
@@ -275,7 +275,7 @@ func siteVariants(h *harness, op *awsproto.Operation) []variant {
 	// fresh returns the minimal input with the site's top member filled
 	// in full (a tag with its key and value), and where the site is in it.
 	fresh := func(s site) (obj, spot, bool) {
-		g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.srv.Account, h.salt)}
+		g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.runAcct.ID, h.salt)}
 		in := g.Input(op.Input, false)
 		if !s.nested() {
 			return in, spot{holder: in, key: s.top.Name, path: lowerFirst(s.top.Name)}, true
@@ -354,7 +354,7 @@ func siteVariants(h *harness, op *awsproto.Operation) []variant {
 				return clause(s, p, "Member must satisfy regular expression pattern: "+sh.Pattern)
 			})
 		}
-		if !done["too-short"] && sh.Kind == awsproto.KindString && len(sh.Enum) == 0 && sh.Min != nil && *sh.Min >= 1 && !elem {
+		if s.nested() && !done["too-short"] && sh.Kind == awsproto.KindString && len(sh.Enum) == 0 && sh.Min != nil && *sh.Min >= 1 && !elem {
 			// The empty string: present, but shorter than the minimum
 			// ("Value '' at 'keyId' failed to satisfy constraint: Member
 			// must have length greater than or equal to 1").
@@ -386,7 +386,7 @@ func siteVariants(h *harness, op *awsproto.Operation) []variant {
 			}
 			done["bad-base64"] = put("bad-base64", s, raw, serialization, cl)
 		}
-		if sh.Kind == awsproto.KindBlob && sh.Max != nil && *sh.Max < 200000 && !done["too-long-blob"] && !elem {
+		if s.nested() && sh.Kind == awsproto.KindBlob && sh.Max != nil && *sh.Max < 200000 && !done["too-long-blob"] && !elem {
 			// The message quotes a blob as Java renders a ByteBuffer
 			// (or not at all, if it is sensitive): only the rest is
 			// checked.
@@ -394,31 +394,6 @@ func siteVariants(h *harness, op *awsproto.Operation) []variant {
 				return "at '" + p.path + "' failed to satisfy constraint: Member must have length less than or equal to " + itoa(int(*sh.Max))
 			})
 		}
-	}
-	// A list with one element more than its maximum. The message quotes
-	// a list of structures as Java renders it: only the rest is checked.
-	for _, m := range op.Input.Members {
-		sh := m.Shape
-		if m.Location != "" || sh.Kind != awsproto.KindList || sh.Max == nil || *sh.Max > 100 {
-			continue
-		}
-		g := &Gen{Salt: h.salt(), Known: known(op.Service.Name, op.Name, h.srv.Account, h.salt)}
-		in := g.Input(op.Input, false)
-		var l []any
-		for len(l) <= int(*sh.Max) {
-			v, ok := g.Member(sh.Member, true, 1)
-			if !ok {
-				break
-			}
-			l = append(l, v)
-		}
-		if len(l) <= int(*sh.Max) {
-			continue
-		}
-		in[m.Name] = l
-		vs = append(vs, variant{name: "too-many:" + m.Name, kind: invalid, input: in,
-			clause: "at '" + lowerFirst(m.Name) + "' failed to satisfy constraint: Member must have length less than or equal to " + itoa(int(*sh.Max))})
-		break
 	}
 	return vs
 }
