@@ -52,7 +52,7 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 	if sv == nil {
 		return nil, smapi.NewResourceNotFoundException("Secrets Manager can't find the specified secret value for staging label: %s", stageOr(stage))
 	}
-	if err := checkCrossAccountKey(c, sc); err != nil { // crossaccount.go
+	if err := checkCrossAccountKey(c, sc.Account, sc.KmsKeyID); err != nil { // crossaccount.go
 		return nil, err
 	}
 	pv, err := s.decrypt(ctx, c, sc, v.ID, sv)

@@ -42,7 +42,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in *smapi.PutSecretValueRe
 	}
 	// Another account's caller cannot write a value sealed by the AWS
 	// managed key, as it cannot read one (crossaccount.go).
-	if err := checkCrossAccountKey(c, sc); err != nil {
+	if err := checkCrossAccountKey(c, sc.Account, sc.KmsKeyID); err != nil {
 		return nil, err
 	}
 	versionID, err := requestToken(c, in.ClientRequestToken)

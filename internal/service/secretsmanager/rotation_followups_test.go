@@ -284,13 +284,14 @@ func TestScheduleExpressionLimits(t *testing.T) {
 // resource policy and its own identity policy allow it: AWS answers as it
 // does for GetSecretValue ("You can't access a secret from a different AWS
 // account if you encrypt the secret with the default KMS service key.").
-// Under a customer managed key the same caller writes.
+// UpdateSecret with a value is refused the same way. Under a customer
+// managed key the same caller writes.
 func TestPutSecretValueCrossAccountDefaultKey(t *testing.T) {
 	e := start(t)
 	root := e.root()
 	ctx := context.Background()
-	writer, writerARN := e.user(other, "writer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:PutSecretValue","secretsmanager:GetSecretValue"],"Resource":"*"}]}`)
-	grant := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + writerARN + `"},"Action":["secretsmanager:PutSecretValue","secretsmanager:GetSecretValue"],"Resource":"*"}]}`)
+	writer, writerARN := e.user(other, "writer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:PutSecretValue","secretsmanager:GetSecretValue","secretsmanager:UpdateSecret"],"Resource":"*"}]}`)
+	grant := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + writerARN + `"},"Action":["secretsmanager:PutSecretValue","secretsmanager:GetSecretValue","secretsmanager:UpdateSecret"],"Resource":"*"}]}`)
 	secret := func(name, key string) string {
 		t.Helper()
 		in := &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("v0")}
@@ -315,6 +316,16 @@ func TestPutSecretValueCrossAccountDefaultKey(t *testing.T) {
 		t.Fatalf("the refused write changed the secret: %v, %q", ids, value(t, root, managed))
 	}
 	_, err = writer.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(managed)})
+	wantErr(t, err, "InvalidRequestException", 400, msg)
+
+	// UpdateSecret with a value is a write of a value too.
+	_, err = writer.UpdateSecret(ctx, &sm.UpdateSecretInput{SecretId: aws.String(managed), SecretString: aws.String("from elsewhere")})
+	wantErr(t, err, "InvalidRequestException", 400, msg)
+	if ids := versionIDs(t, root, managed); len(ids) != 1 || value(t, root, managed) != "v0" {
+		t.Fatalf("the refused update changed the secret: %v, %q", ids, value(t, root, managed))
+	}
+	// Moving the secret to the managed key in the same call is refused too.
+	_, err = writer.UpdateSecret(ctx, &sm.UpdateSecretInput{SecretId: aws.String(custom), SecretString: aws.String("x"), KmsKeyId: aws.String("alias/aws/secretsmanager")})
 	wantErr(t, err, "InvalidRequestException", 400, msg)
 
 	out := must[*sm.PutSecretValueOutput](t)(writer.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(custom), SecretString: aws.String("from elsewhere"), ClientRequestToken: aws.String(tok2)}))

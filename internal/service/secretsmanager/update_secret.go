@@ -39,6 +39,16 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 	if sc.replica() {
 		return s.updateReplica(ctx, c, sc, in, hasValue) // replication.go: only its KMS key
 	}
+	if hasValue {
+		// The new value is sealed by the key the secret will have.
+		key := sc.KmsKeyID
+		if in.KmsKeyId != nil {
+			key = *in.KmsKeyId
+		}
+		if err := checkCrossAccountKey(c, sc.Account, key); err != nil {
+			return nil, err
+		}
+	}
 	edit := func(cur *secret) error {
 		if in.Description != nil {
 			cur.Description = in.Description
