@@ -96,7 +96,7 @@ account %s; root access key %s
 // auditAsyncReadsFlag registers --audit-async-reads (dev and server).
 func auditAsyncReadsFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("audit-async-reads", false,
-		"answer calls that changed nothing (reads, refusals, authentication failures) before their audit records are durable: "+
+		"answer calls that changed no stored state (reads, GetSecretValue and Decrypt included, STS credentials, refusals, authentication failures) before their audit records are durable: "+
 			"less latency under load, but a crash may lose the records of such calls answered in the last millisecond or so "+
 			"(the record of a change is always durable before its answer)")
 }

@@ -516,3 +516,30 @@ func TestGatherEndsWithTheLastExpected(t *testing.T) {
 		t.Fatalf("%d commits for %d events", c, n)
 	}
 }
+
+// TestRecordChangeFailureIsAGap: the failed commit of a change's record
+// leaves a gap the Writer keeps (every later call fails), even when the
+// caller stopped waiting first; a failed Record of a read does not.
+func TestRecordChangeFailureIsAGap(t *testing.T) {
+	boom := errors.New("disk full")
+	cs := &countingStore{Store: openStore(t), fail: boom}
+	w := audit.NewWriter(cs, audit.Options{})
+	defer w.Close()
+	if err := w.Record(context.Background(), &audit.Event{EventName: "Read"}); !errors.Is(err, boom) {
+		t.Fatalf("Record: %v", err)
+	}
+	if err := w.Err(); err != nil {
+		t.Fatalf("a failed read record left a gap: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller has gone; the commit still runs
+	if err := w.RecordChange(ctx, &audit.Event{EventName: "Write"}); err == nil {
+		t.Fatal("RecordChange with a failing store: nil error")
+	}
+	if err := w.Flush(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("Flush after the failed change: %v", err)
+	}
+	if err := w.Record(context.Background(), &audit.Event{EventName: "Later"}); !errors.Is(err, boom) {
+		t.Fatalf("Record after the gap: %v, want the commit's error", err)
+	}
+}

@@ -64,8 +64,9 @@ type Writer struct {
 	events, commits atomic.Uint64 // written, for Stats
 
 	// failed holds the first error of a commit that carried enqueued
-	// events: nobody was waiting to hear it, so every later Enqueue and
-	// Record fails with it (the trail has a gap; see Enqueue).
+	// events (nobody was waiting to hear it) or the record of a change
+	// (RecordChange: the call took effect): the trail has a gap, and every
+	// later Enqueue and Record fails with it.
 	failed atomic.Pointer[error]
 }
 
@@ -88,6 +89,7 @@ type pending struct {
 	row   store.AuditRow
 	err   chan error // capacity 1
 	async bool       // Enqueue: nobody waits on err
+	change bool      // RecordChange: a failed commit leaves a gap
 	flush bool       // Flush: no row; told when the events queued before it are durable
 }
 
@@ -124,7 +126,20 @@ func NewWriter(st store.Store, opts Options) *Writer {
 //
 // If ctx ends first Record returns ctx.Err(); the event may still be stored.
 func (w *Writer) Record(ctx context.Context, e *Event) error {
-	p, err := w.queueEvent(e, false)
+	return w.record(ctx, e, false)
+}
+
+// RecordChange is Record for the event of a call that has taken effect (its
+// transaction committed): if the commit of its record fails, the trail
+// lacks a change, so the Writer keeps the error as it does for a failed
+// commit of enqueued events (see Err) — even when ctx ended first and
+// nobody hears of the failure.
+func (w *Writer) RecordChange(ctx context.Context, e *Event) error {
+	return w.record(ctx, e, true)
+}
+
+func (w *Writer) record(ctx context.Context, e *Event, change bool) error {
+	p, err := w.queueEvent(e, false, change)
 	if err != nil {
 		return err
 	}
@@ -153,7 +168,7 @@ func (w *Writer) Record(ctx context.Context, e *Event) error {
 // Writer keeps the error and fails every later Enqueue and Record with it,
 // so the trail's gap is not followed by calls that go unrecorded.
 func (w *Writer) Enqueue(e *Event) error {
-	_, err := w.queueEvent(e, true)
+	_, err := w.queueEvent(e, true, false)
 	return err
 }
 
@@ -165,7 +180,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 		return err
 	}
 	p := pendingPool.Get().(*pending)
-	p.row, p.async, p.flush = store.AuditRow{}, false, true
+	p.row, p.async, p.flush, p.change = store.AuditRow{}, false, true, false
 	if !w.push(p) {
 		pendingPool.Put(p)
 		// Close is draining the queue: its last commit decides.
@@ -186,7 +201,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Err returns the error of a failed commit that carried enqueued events
-// (see Enqueue), or nil. Once set it stays: the trail has a gap, and the
+// (see Enqueue) or the record of a change (RecordChange), or nil. Once set it stays: the trail has a gap, and the
 // server refuses every call before its handler runs (internal/server) until
 // rampart is restarted and the store has recovered its audit trail.
 func (w *Writer) Err() error {
@@ -197,7 +212,7 @@ func (w *Writer) Err() error {
 }
 
 // queueEvent encodes e and queues it for the loop.
-func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
+func (w *Writer) queueEvent(e *Event, async, change bool) (*pending, error) {
 	// The event is no longer on its way, whether it is queued or refused.
 	if w.expected.Load() > 0 {
 		w.expected.Add(-1)
@@ -210,7 +225,7 @@ func (w *Writer) queueEvent(e *Event, async bool) (*pending, error) {
 		return nil, err
 	}
 	p := pendingPool.Get().(*pending)
-	p.row, p.async, p.flush = row, async, false
+	p.row, p.async, p.flush, p.change = row, async, false, change
 	if !w.push(p) {
 		p.row = store.AuditRow{}
 		pendingPool.Put(p)
@@ -363,10 +378,12 @@ func (w *Writer) loop() {
 			err = w.Err() // a Flush after a failed commit of enqueued events
 		}
 		for _, p := range batch {
+			if err != nil && (p.async || p.change) {
+				// Nobody may hear of it, or the call took effect: the
+				// trail has a gap either way.
+				w.failed.CompareAndSwap(nil, &err)
+			}
 			if p.async {
-				if err != nil {
-					w.failed.CompareAndSwap(nil, &err)
-				}
 				p.row = store.AuditRow{}
 				pendingPool.Put(p)
 				continue

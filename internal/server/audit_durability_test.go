@@ -256,3 +256,42 @@ func TestAuditFailureWithoutAsyncReads(t *testing.T) {
 		t.Fatalf("health: %d, want 200", resp.StatusCode)
 	}
 }
+
+// TestAuditFailureOfAChangeRefusesCalls: a change whose record cannot be
+// stored has taken effect unrecorded (its transaction committed): it is
+// answered InternalFailure, and the trail has a gap, so every later call
+// is refused before its handler runs and health says failing, even once
+// the store has recovered.
+func TestAuditFailureOfAChangeRefusesCalls(t *testing.T) {
+	srv := rampartest.Start(t)
+	fa := &failingAudit{Store: srv.Store}
+	w := audit.NewWriter(fa, audit.Options{})
+	defer w.Close()
+	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
+	defer hs.Close()
+	cfg := srv.Config()
+	cfg.BaseEndpoint = stringPtr(hs.URL)
+	ctx := context.Background()
+
+	fa.fail.Store(true)
+	_, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{})
+	if got := apiErrorCode(t, err); got != "InternalFailure" {
+		t.Fatalf("CreateKey whose record cannot be stored: %s, want InternalFailure", got)
+	}
+	if w.Err() == nil {
+		t.Fatal("the writer reports no gap after a change's record failed")
+	}
+	fa.fail.Store(false)
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if got := apiErrorCode(t, err); got != "InternalFailure" {
+		t.Fatalf("GetCallerIdentity after the gap: %s, want InternalFailure", got)
+	}
+	resp, err := http.Get(hs.URL + server.PathHealth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("health: %d, want 503", resp.StatusCode)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/rampart/rampart/internal/rampartest"
 	"github.com/rampart/rampart/internal/server"
 	"github.com/rampart/rampart/internal/service"
+	"github.com/rampart/rampart/internal/store"
 )
 
 // syncBuffer is a log destination written by the server's goroutines.
@@ -67,6 +68,13 @@ func TestHandlerPanicLogsNoRequestData(t *testing.T) {
 		}
 		return &stsapi.GetCallerIdentityResponse{}, nil
 	}, service.Rule[stsapi.GetCallerIdentityRequest]{Action: "sts:GetCallerIdentity", NoPermission: true})
+	// A panic outside the handler: in the rule's Context step.
+	service.Handle(reg, stsapi.OpGetSessionToken, func(ctx context.Context, in *stsapi.GetSessionTokenRequest) (*stsapi.GetSessionTokenResponse, error) {
+		t.Error("the handler ran after its rule panicked")
+		return &stsapi.GetSessionTokenResponse{}, nil
+	}, service.Rule[stsapi.GetSessionTokenRequest]{Action: "sts:GetSessionToken", Context: func(c *service.Call, in *stsapi.GetSessionTokenRequest, keys map[string][]string) {
+		panic(errors.New("bad context value " + secret))
+	}})
 	w := audit.NewWriter(srv.Store, audit.Options{})
 	h := server.New(server.Config{Registry: reg, Authn: srv.Authn, Audit: w, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	hs := httptest.NewServer(h)
@@ -91,8 +99,30 @@ func TestHandlerPanicLogsNoRequestData(t *testing.T) {
 			t.Fatalf("panic %d: the answer holds the panic value: %v", i+1, err)
 		}
 	}
+	_, err := client.GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InternalFailure" || strings.Contains(err.Error(), secret) {
+		t.Fatalf("panic in the rule's Context step: %v, want InternalFailure", err)
+	}
 	if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("after the panics: %v", err)
+	}
+	// Every call, the panicked ones too, has its audit record, without the secret.
+	rows, err := srv.Store.QueryAudit(ctx, store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed int
+	for _, r := range rows {
+		if strings.Contains(string(r.Body), secret) {
+			t.Fatalf("an audit record holds the panic value: %s", r.Body)
+		}
+		if strings.Contains(string(r.Body), `"errorCode":"InternalFailure"`) {
+			failed++
+		}
+	}
+	if failed != 4 {
+		t.Fatalf("%d audit records of failed calls, want 4 (three handler panics, one rule panic)", failed)
 	}
 	got := logs.String()
 	if strings.Contains(got, secret) {
@@ -103,6 +133,7 @@ func TestHandlerPanicLogsNoRequestData(t *testing.T) {
 		"a value of type *errors.errorString",
 		"assignment to entry in nil map",
 		"panic_test.go:",
+		"a value of type *errors.errorString",
 		"operation=GetCallerIdentity",
 	} {
 		if !strings.Contains(got, want) {

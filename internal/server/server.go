@@ -126,9 +126,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathHealth:
 		w.Header().Set("Content-Type", "application/json")
 		if s.cfg.Audit != nil && s.cfg.Audit.Err() != nil {
-			// A commit of queued records failed (only with
-			// AuditAsyncReads) and calls are refused (see serve): say so,
-			// so that an orchestrator restarts the node.
+			// The trail has a gap (a failed commit of queued records, or
+			// of a change's record) and calls are refused (see serve):
+			// say so, so that an orchestrator restarts the node.
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, `{"status":"failing","reason":"the audit trail cannot be written"}`+"\n")
 			return
@@ -151,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x := exchangePool.Get().(*exchange)
 	x.s, x.r, x.start, x.now, x.requestID = s, r, start, s.cfg.Now().UTC(), newRequestID(s.cfg.Rand)
-	x.serve()
+	x.serveGuarded()
 	x.finish(w)
 	s.metrics.observe(x.serviceName(), x.operationName(), x.outcome(), time.Since(start))
 	x.release()
@@ -312,7 +312,7 @@ func (x *exchange) serve() {
 		return
 	}
 	ctx := store.WithWriteNote(service.WithCall(r.Context(), x.call), &x.wrote)
-	out, err := x.do(ctx, h, in)
+	out, err := h.Do(ctx, in)
 	if err != nil {
 		x.fail(awsproto.AsError(err))
 		return
@@ -328,16 +328,24 @@ func (x *exchange) serve() {
 	}
 }
 
-// do runs the handler; a panic becomes InternalFailure, logged as
-// panicSummary describes it.
-func (x *exchange) do(ctx context.Context, h *service.Handler, in any) (out any, err error) {
+// serveGuarded runs serve. A panic anywhere in it — routing, the codec,
+// authentication, the rule's Resource and Context steps, the handler —
+// becomes InternalFailure, logged as panicSummary describes it (never its
+// value); the call is still answered and recorded by finish.
+func (x *exchange) serveGuarded() {
 	defer func() {
-		if p := recover(); p != nil {
-			x.s.log.Error("handler panic", "service", x.svc.Name, "operation", x.op.Name, "requestId", x.requestID, "panic", panicSummary(p), "at", panicSite())
-			out, err = nil, awsproto.Internal(fmt.Errorf("panic in %s.%s", x.svc.Name, x.op.Name))
+		p := recover()
+		if p == nil {
+			return
 		}
+		x.s.log.Error("panic", "service", x.serviceName(), "operation", x.operationName(), "requestId", x.requestID, "panic", panicSummary(p), "at", panicSite())
+		if x.proto == nil { // before routing was done
+			x.svc = x.s.router.fallback(x.r)
+			x.proto = protocolFor(x.svc.Protocol)
+		}
+		x.fail(awsproto.Internal(fmt.Errorf("panic in %s.%s", x.serviceName(), x.operationName())))
 	}()
-	return h.Do(ctx, in)
+	x.serve()
 }
 
 // authenticate resolves the caller; false means the request has failed.
@@ -485,14 +493,20 @@ func (x *exchange) fail(err *awsproto.Error) {
 func (x *exchange) finish(w http.ResponseWriter) {
 	if x.s.cfg.Audit != nil {
 		var err error
-		if x.s.cfg.AuditAsyncReads && !x.wrote.Load() {
+		switch {
+		case x.wrote.Load():
+			// The call took effect: a record that cannot be stored leaves
+			// the trail with a gap, and the Writer then refuses every
+			// later record (see serve: no handler runs until restart).
+			err = x.s.cfg.Audit.RecordChange(x.r.Context(), x.event())
+		case x.s.cfg.AuditAsyncReads:
 			err = x.s.cfg.Audit.Enqueue(x.event())
-		} else {
+		default:
 			err = x.s.cfg.Audit.Record(x.r.Context(), x.event())
 		}
 		if err != nil {
 			// Without its record, the call must not appear to have happened
-			// to the caller: answer 500. (The handler's transaction has
+			// to the caller: answer 500. (A change's transaction has
 			// committed; the record of it is what failed.)
 			x.s.log.Error("audit record failed", "requestId", x.requestID, "err", err)
 			x.err = awsproto.Internal(err)
