@@ -80,7 +80,7 @@ func runDev(args []string) error {
 	fmt.Fprintf(os.Stderr, `rampart %s (dev mode) on %s, data in %s
 account %s; root access key %s
 
-  export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-east-1
+  export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   aws sts get-caller-identity
 
 `, version, endpoint, dir, app.DevAccount, *accessKey, endpoint, *accessKey, secretShown)

@@ -10,5 +10,6 @@
 // json (awsJson1_0/1_1: KMS, Secrets Manager…), restjson (GuardDuty, SSO…).
 // protocols.For maps a model's protocol name to its codec. Model patterns are
 // Java regular expressions; [CompilePattern] translates them to RE2 and
-// caches them (the few with lookarounds are skipped).
+// caches them; the few with lookarounds, which RE2 cannot do, have
+// hand-written equivalents (lookaround.go).
 package awsproto

@@ -65,6 +65,15 @@ func TestCompilePattern(t *testing.T) {
 		{`^\p{Alpha}+$`, "abc", true},
 		{`^[\p{Alnum}]+$`, "ab1", true},
 		{`^[\p{Alnum}]+$`, "ab-1", false},
+		// Java's . matches no line terminator, RE2's . only excludes \n.
+		{`a.b`, "a-b", true},
+		{`a.b`, "a\rb", false},
+		{`a.b`, "a\u2028b", false},
+		{`a.b`, "a\u0085b", false},
+		{`[.]+`, "..", true}, // in a class, . is a dot
+		{`[.]+`, "ab", false},
+		{`a\.b`, "a.b", true}, // an escaped dot too
+		{`a\.b`, "a-b", false},
 	}
 	for _, c := range cases {
 		re := awsproto.CompilePattern(c.pat)

@@ -13,7 +13,7 @@ import (
 // shapePlan is what the codecs and the validator compute once per shape and
 // cache: the compiled pattern, the enum set, the validation names of members.
 type shapePlan struct {
-	pattern   *regexp.Regexp // nil when the shape has none or RE2 cannot express it
+	pattern   Matcher // nil when the shape has none or it cannot be matched (see CompilePattern)
 	enum      map[string]struct{}
 	enumText  string   // "[A, B, C]"
 	pathNames []string // structures: lower-camel member names, as validation paths spell them
@@ -89,24 +89,34 @@ func LowerCamel(name string) string {
 	return string(b)
 }
 
-var patternCache sync.Map // string → *regexp.Regexp (nil when uncompilable)
+var patternCache sync.Map // string → Matcher (nil when uncompilable)
 
 // CompilePattern compiles a model pattern (a Java regular expression, matched
-// against the whole value as Java's Matcher.matches does) for Go's RE2. It
-// translates what RE2 spells differently (\uXXXX, \Z, \p{Alpha}-style POSIX
-// classes) and returns nil when the pattern uses what RE2 cannot do
-// (lookarounds, backreferences, possessive quantifiers): such a pattern is
-// skipped rather than rejecting every request.
-func CompilePattern(pat string) *regexp.Regexp {
-	if re, ok := patternCache.Load(pat); ok {
-		return re.(*regexp.Regexp)
+// against the whole value as Java's Matcher.matches does). A pattern with
+// lookarounds, which RE2 cannot compile, gets the equivalent matcher written
+// by hand in lookaroundPatterns; any other is translated to Go's RE2, with
+// what RE2 spells differently (\uXXXX, \Z, \p{Alpha}-style POSIX classes)
+// rewritten. When the pattern is neither listed nor compilable (a
+// backreference, a possessive quantifier, a lookaround of a future model)
+// it returns nil and the pattern is skipped rather than rejecting every
+// request; TestLookaroundModelPatterns fails when a model has one.
+func CompilePattern(pat string) Matcher {
+	if m, ok := patternCache.Load(pat); ok {
+		if m == nil {
+			return nil
+		}
+		return m.(Matcher)
 	}
-	re, err := regexp.Compile("^(?:" + translateJavaRegexp(pat) + ")$")
-	if err != nil {
-		re = nil
+	var m Matcher
+	if hand, ok := lookaroundPatterns[pat]; ok {
+		m = hand
+	} else if re, err := regexp.Compile("^(?:" + translateJavaRegexp(pat) + ")$"); err == nil {
+		m = re
 	}
-	patternCache.Store(pat, re)
-	return re
+	// m is a nil interface (not a nil *regexp.Regexp in one) when neither
+	// applies, so callers can test it against nil.
+	patternCache.Store(pat, m)
+	return m
 }
 
 var javaClasses = map[string]string{
@@ -191,6 +201,10 @@ func translateJavaRegexp(p string) string {
 					}
 				}
 			}
+		case c == '.' && inClass == 0:
+			// Java's . excludes every line terminator, RE2's only \n.
+			b.WriteString(javaDot)
+			continue
 		case c == '[':
 			inClass++
 		case c == ']' && inClass > 0:
@@ -200,6 +214,9 @@ func translateJavaRegexp(p string) string {
 	}
 	return b.String()
 }
+
+// javaDot is Java's . (without DOTALL): any character but a line terminator.
+const javaDot = `[^\n\r\x{85}\x{2028}\x{2029}]`
 
 func isHex4(s string) bool {
 	for i := 0; i < 4; i++ {

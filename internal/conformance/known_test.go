@@ -28,15 +28,7 @@ var rejections = map[string]rejection{
 // knownFailures are variants that fail because of a server bug, each with
 // what happens; they are reported, not failed. Remove an entry when its bug
 // is fixed (the test says so when one passes).
-var knownFailures = map[string]string{
-	// The pattern of accountAliasType, ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$,
-	// has a lookahead that RE2 cannot compile; internal/awsproto skips such
-	// patterns (CompilePattern returns nil), so " xx" is accepted where AWS
-	// answers ValidationError "... Member must satisfy regular expression
-	// pattern: ...".
-	"iam.CreateAccountAlias/pattern:AccountAlias": "the alias pattern is not enforced (awsproto skips patterns with lookaheads): \" xx\" is accepted",
-	"iam.DeleteAccountAlias/pattern:AccountAlias": "the alias pattern is not enforced (awsproto skips patterns with lookaheads): \" xx\" is accepted (and the alias the CreateAccountAlias variant made is deleted)",
-}
+var knownFailures = map[string]string{}
 
 // awsDeviations are the ways in which AWS's own responses stray from its
 // models, which rampart reproduces; the harness does not count them as
