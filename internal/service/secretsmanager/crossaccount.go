@@ -1,6 +1,11 @@
 package secretsmanager
 
-import "github.com/rampart/rampart/internal/service"
+import (
+	"context"
+	"strings"
+
+	"github.com/rampart/rampart/internal/service"
+)
 
 // checkCrossAccountKey refuses a caller from another account than sc's
 // when sc is encrypted with the AWS managed key aws/secretsmanager: "you
@@ -17,4 +22,34 @@ func checkCrossAccountKey(c *service.Call, account, kmsKeyID string) error {
 		return errDefaultKeyCrossAccount()
 	}
 	return nil
+}
+
+// storedKeyID is the KmsKeyId UpdateSecret stores for the secret sc moved
+// to the key keyID names, which KMS resolved to keyARN: "" when keyID
+// names the AWS managed key aws/secretsmanager of sc's account and Region
+// by its key id or key ARN, keyID otherwise. AWS shows such a secret
+// without a KmsKeyId ("If the secret is encrypted with the AWS managed key
+// aws/secretsmanager, this field is omitted", DescribeSecret), and "" is
+// what defaultKey, asked on the GetSecretValue hot path without KMS,
+// recognises: the managed key is found once, when it is chosen, not at
+// every read.
+//
+// KMS resolves the managed key's alias for c (a data key for nothing,
+// discarded). When it cannot (no such alias yet, or c may not use it,
+// although the key's policy would admit c through the alias as it just
+// did through keyARN), keyID does not name the managed key. A KmsKeyId
+// that is an alias needs no question: defaultKey knows the managed key's
+// alias, and no other alias names an AWS managed key (KMS CreateAlias:
+// "You can associate the alias with any customer managed key").
+func (s *Service) storedKeyID(ctx context.Context, c *service.Call, sc *secret, keyID, keyARN string) string {
+	if keyARN == "" || defaultKey(keyID) || strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/") {
+		return keyID
+	}
+	alias := "arn:aws:kms:" + sc.Region + ":" + sc.Account + ":" + defaultKeyAlias
+	dk, _, managed, err := s.keys.GenerateDataKey(ctx, c, alias, encryptionContext(sc.ARN, "check"), viaService(sc.Region))
+	clear(dk)
+	if err != nil || managed != keyARN {
+		return keyID
+	}
+	return ""
 }

@@ -76,7 +76,9 @@ func (s *Service) getValue(ctx context.Context, c *service.Call, sc *secret, ver
 
 // defaultKey reports whether the KmsKeyId a secret was given names the AWS
 // managed key aws/secretsmanager ("" is that key, as is its alias by name
-// or ARN).
+// or ARN). It asks nothing of KMS: it runs on every cross-account read. A
+// secret moved to the managed key by its key id or ARN stores "" instead
+// (storedKeyID, crossaccount.go), so that it is recognised here too.
 func defaultKey(kmsKeyID string) bool {
 	return kmsKeyID == "" || kmsKeyID == defaultKeyAlias || strings.HasSuffix(kmsKeyID, ":"+defaultKeyAlias)
 }

@@ -70,6 +70,13 @@ type env struct {
 
 func start(t testing.TB) *env {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith is start with the Service's store wrapped by wrap (nil: none),
+// for a test that must act between two store calls of the Service.
+func startWith(t testing.TB, wrap func(store.Store) store.Store) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	b, err := barrier.OpenKeyFile(filepath.Join(dir, "barrier.key"))
@@ -93,7 +100,11 @@ func start(t testing.TB) *env {
 	e.Keys = newFakeKeys()
 	aw := audit.NewWriter(st, audit.Options{})
 	e.Audit = aw
-	e.Svc = secretsmanager.New(st, e.Keys, secretsmanager.Options{Now: e.clock, Audit: aw})
+	var svcStore store.Store = st
+	if wrap != nil {
+		svcStore = wrap(st)
+	}
+	e.Svc = secretsmanager.New(svcStore, e.Keys, secretsmanager.Options{Now: e.clock, Audit: aw})
 	reg := service.NewRegistry()
 	e.Svc.Register(reg)
 	an := authn.New(st, b)

@@ -107,32 +107,69 @@ func (r *rotation) scheduleAfter(t time.Time) {
 	r.Failures, r.RetryAt = 0, time.Time{}
 }
 
-// current returns the pending window at now: the stored one, or when it
-// has closed, the first later one that has not. moved reports the latter.
-func (r *rotation) current(now time.Time) (start, end time.Time, moved bool) {
-	start, end = r.WindowStart, r.WindowEnd
+// advance brings r's pending window up to now and reports whether it
+// changed r (which the caller then saves, so that a window is moved once,
+// not at every look). A window that closed is replaced by the schedule's
+// first later window that has not (schedule.windowAt: computed, not
+// walked), with no failures counted in it. A configuration stored before
+// rotation windows (WindowStart zero, due from Next on; or, as failed
+// once left it, a WindowEnd zero) is converted on first use: its pending
+// window becomes the one Next falls in (schedule.windowOf), and Next, as
+// for any window, that window's last second. A schedule that never fires
+// again keeps the window it has.
+func (r *rotation) advance(now time.Time) bool {
+	if r == nil || !r.Enabled {
+		return false
+	}
+	if !r.WindowStart.IsZero() && now.Before(r.WindowEnd) {
+		return false // the usual case: nothing to parse
+	}
+	sch := r.schedule()
+	if sch == nil {
+		return false
+	}
+	dur, _ := parseDuration(r.Duration)
+	changed := false
+	if r.WindowStart.IsZero() || r.WindowEnd.IsZero() {
+		due := r.Next
+		if due.IsZero() {
+			due = r.WindowStart
+		}
+		if due.IsZero() {
+			return false
+		}
+		start, end := sch.windowOf(due, dur)
+		if start.IsZero() {
+			return false
+		}
+		r.WindowStart, r.WindowEnd = start, end
+		r.Next = end.Add(-time.Second)
+		r.Failures, r.RetryAt = 0, time.Time{}
+		changed = true
+	}
+	if now.Before(r.WindowEnd) {
+		return changed
+	}
+	start, end := sch.windowAt(r.WindowStart, now, dur)
 	if start.IsZero() {
-		return r.Next, time.Time{}, false // stored before windows: due from Next on
+		return changed
 	}
-	// A bounded walk: the schedule fires at least once every 1000 days.
-	for i := 0; i < 100000 && !end.IsZero() && !now.Before(end); i++ {
-		start, end = r.window(start)
-		moved = true
-	}
-	return start, end, moved
+	r.WindowStart, r.WindowEnd = start, end
+	r.Failures, r.RetryAt = 0, time.Time{}
+	return true
 }
 
 // due reports whether a scheduled rotation of r should start at now: its
-// pending window is open and no failed attempt's backoff is running.
+// pending window is open and no failed attempt's backoff is running. r
+// must have been advanced to now (advance).
 func (r *rotation) due(now time.Time) bool {
-	if !r.Enabled {
+	if r == nil || !r.Enabled || r.WindowStart.IsZero() || r.WindowEnd.IsZero() {
 		return false
 	}
-	start, end, moved := r.current(now)
-	if start.IsZero() || now.Before(start) || (!end.IsZero() && !now.Before(end)) {
+	if now.Before(r.WindowStart) || !now.Before(r.WindowEnd) {
 		return false
 	}
-	return moved || r.RetryAt.IsZero() || !now.Before(r.RetryAt)
+	return r.RetryAt.IsZero() || !now.Before(r.RetryAt)
 }
 
 // retryBackoff is how long the next attempt waits after the n-th failed
@@ -152,12 +189,9 @@ func retryBackoff(n int) time.Duration {
 // that, in the next window. A failure before the window opens (a
 // RotateSecret of its own) leaves the schedule as it is.
 func (r *rotation) failed(now time.Time) {
-	start, end, moved := r.current(now)
-	if moved {
-		r.Failures, r.RetryAt = 0, time.Time{}
-	}
-	r.WindowStart, r.WindowEnd = start, end
-	if start.IsZero() || end.IsZero() || now.Before(start) {
+	r.advance(now)
+	start, end := r.WindowStart, r.WindowEnd
+	if !r.Enabled || start.IsZero() || end.IsZero() || now.Before(start) || !now.Before(end) {
 		return
 	}
 	r.Failures++
@@ -166,7 +200,12 @@ func (r *rotation) failed(now time.Time) {
 		return
 	}
 	// No time left in this window: wait for the next. Next stays.
-	r.WindowStart, r.WindowEnd = r.window(start)
+	next, nextEnd := r.window(start)
+	if next.IsZero() {
+		r.RetryAt = end // the schedule never fires again
+		return
+	}
+	r.WindowStart, r.WindowEnd = next, nextEnd
 	r.Failures, r.RetryAt = 0, time.Time{}
 }
 
@@ -378,6 +417,7 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 			}
 			rot.scheduleAfter(base)
 		}
+		rot.advance(c.Now) // a configuration stored before windows gets them
 		// The identity built-in rotators act as on schedule: this caller.
 		// Session policies do not survive storage, so a session's rotation
 		// keeps the identity configured before it, if any.
@@ -398,7 +438,7 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	}
 	run := *c
 	run.Rand = rand.Reader
-	if err := s.startRotation(sc, token, &run, c.Now); err != nil {
+	if err := s.startRotation(sc, token, &run, c.Now, false); err != nil {
 		return nil, err
 	}
 	out.VersionId = &token

@@ -48,10 +48,13 @@ type Recorder interface {
 const errPendingMsg = "A previous rotation isn't complete. That rotation will be reattempted."
 
 // startRotation claims sc for a rotation with token, started at at, and
-// runs it in the background as run (the identity built-in rotators act as).
-// It fails with InvalidRequestException when a rotation of sc is running
-// here.
-func (s *Service) startRotation(sc *secret, token string, run *service.Call, at time.Time) error {
+// runs it in the background as run (the identity built-in rotators act
+// as). It fails with InvalidRequestException when a rotation of sc is
+// running here. scheduled says RotateDue started it from its snapshot of
+// the secrets: once the secret is claimed, the rotation re-reads it in a
+// fresh transaction (recheck) and does not run when another rotation
+// finished meanwhile, so that a window sees one rotation.
+func (s *Service) startRotation(sc *secret, token string, run *service.Call, at time.Time, scheduled bool) error {
 	key := sc.key()
 	s.rotMu.Lock()
 	if s.rotating[key] {
@@ -67,10 +70,16 @@ func (s *Service) startRotation(sc *secret, token string, run *service.Call, at 
 	s.rotMu.Unlock()
 	go func() {
 		defer s.bgWG.Done()
-		failed := s.runRotation(s.bg, sc, token, run, at)
+		cur, token, run, failed := s.recheck(s.bg, sc, token, run, at, scheduled)
+		if cur != nil && failed == nil {
+			failed = s.runRotation(s.bg, cur, token, run, at)
+		}
 		s.rotMu.Lock()
 		delete(s.rotating, key)
 		s.rotMu.Unlock()
+		if cur == nil && failed == nil {
+			return // nothing to do any more
+		}
 		// The audit record waits for its commit: after the secret is free.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.bg), 10*time.Second)
 		defer cancel()
@@ -81,6 +90,46 @@ func (s *Service) startRotation(sc *secret, token string, run *service.Call, at 
 		}
 	}()
 	return nil
+}
+
+// recheck reads the secret sc that a rotation with token has just claimed
+// in a fresh transaction (the rotation's own outcome is always committed
+// before the secret is freed, so this read sees any earlier rotation's)
+// and returns what the rotation runs with: the secret as it is now, the
+// token and the identity. A scheduled rotation does not run (nil secret,
+// nil error) unless the secret is still due at at; its token and identity
+// follow the secret as it is now (an unfinished rotation is retried with
+// its own token). A rotation RotateSecret asked for runs with the token
+// it returned, unless another rotation left a version AWSPENDING
+// meanwhile, which fails it as RotateSecret would have.
+func (s *Service) recheck(ctx context.Context, sc *secret, token string, run *service.Call, at time.Time, scheduled bool) (*secret, string, *service.Call, error) {
+	cur, err := s.lookupFresh(ctx, sc.key())
+	if err != nil {
+		return sc, token, run, err
+	}
+	if cur == nil || cur.ARN != sc.ARN || cur.scheduled() || cur.replica() || cur.Rotation == nil {
+		if scheduled {
+			return nil, token, run, nil
+		}
+		return sc, token, run, nil // the steps find out, and say so
+	}
+	if !scheduled {
+		if p := unfinished(cur); p != nil && p.ID != token {
+			return cur, token, run, pendingError(cur)
+		}
+		return cur, token, run, nil
+	}
+	if cur.Rotation.advance(at); !cur.Rotation.due(at) {
+		return nil, token, run, nil
+	}
+	fresh, why, wait := s.scheduledRun(cur)
+	if why != "" || wait {
+		return nil, token, run, nil // RotateDue records or waits at its next run
+	}
+	if p := unfinished(cur); p != nil {
+		token = p.ID
+	}
+	return cur, token, fresh, nil
 }
 
 // runRotation runs the four steps for sc with token as the new version's
@@ -94,7 +143,7 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 	fn := s.function(sc.Rotation.LambdaARN)
 	s.event(ctx, sc, "RotationStarted", token, "")
 	if fn == nil {
-		failed = fmt.Errorf("Secrets Manager can't find the rotation function %s", sc.Rotation.LambdaARN)
+		failed = errNoFunction(sc.Rotation.LambdaARN)
 	}
 	for _, step := range []string{"createSecret", "setSecret", "testSecret", "finishSecret"} {
 		if failed != nil {
@@ -106,9 +155,15 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 			failed = fmt.Errorf("rotation step %s failed: %v", step, err)
 		}
 	}
+	now := at.Add(max(s.opts.Now().Sub(began), 0))
+	// What follows the steps runs even when ctx ended (Close): a rotation
+	// whose steps all succeeded is checked and recorded as such, and one
+	// cut short is recorded as failed.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if failed == nil {
 		// The function must have made the new version current.
-		cur, err := s.lookupFresh(ctx, sc.key())
+		cur, err := s.lookupFresh(rec, sc.key())
 		switch {
 		case err != nil:
 			failed = err
@@ -118,11 +173,6 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 			failed = errors.New("rotation finished without moving AWSCURRENT to the new version")
 		}
 	}
-	now := at.Add(max(s.opts.Now().Sub(began), 0))
-	// The outcome is recorded even when ctx ended (Close): a rotation cut
-	// short is a failed one.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	err := s.store.Update(rec, func(tx store.Tx) error {
 		cur, err := load(tx, sc.key())
 		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil {
@@ -147,6 +197,11 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 		failed = err
 	}
 	return failed
+}
+
+// errNoFunction is why a rotation whose function is not registered fails.
+func errNoFunction(arn string) error {
+	return fmt.Errorf("Secrets Manager can't find the rotation function %s", arn)
 }
 
 // event records a rotation event as CloudTrail does: an AwsServiceEvent of
@@ -278,8 +333,15 @@ func (s *Service) RunDueIfLeader(ctx context.Context, now time.Time) (led bool, 
 // started; they run in the background. A rotation that failed is retried
 // with its own token (its AWSPENDING version). It does not take
 // BackgroundLease: RunDueIfLeader does.
+//
+// The pending windows that moved since they were stored (rotation.advance)
+// are saved first, in one transaction, so that no run walks them again. A
+// due secret whose rotation cannot start, because its rotation function
+// is not registered or a built-in rotator has no identity to act as, is
+// recorded as a failed attempt with its reason (retried after the
+// backoff, as any failed attempt).
 func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
-	var due []*secret
+	var due, moved []*secret
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		kvs, err := tx.Scan(TableSecret, "", "", 0)
 		if err != nil {
@@ -290,7 +352,13 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			if sc != nil && !sc.scheduled() && !sc.replica() && sc.Rotation != nil && sc.Rotation.due(now) {
+			if sc == nil || sc.scheduled() || sc.replica() || sc.Rotation == nil {
+				continue
+			}
+			if sc.Rotation.advance(now) {
+				moved = append(moved, sc)
+			}
+			if sc.Rotation.due(now) {
 				due = append(due, sc)
 			}
 		}
@@ -299,34 +367,115 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := s.saveWindows(ctx, moved, now); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, sc := range due {
-		fn := s.function(sc.Rotation.LambdaARN)
-		if fn == nil {
+		run, why, wait := s.scheduledRun(sc)
+		switch {
+		case why != "":
+			if err := s.recordUnstarted(ctx, sc, now, why); err != nil {
+				return n, err
+			}
 			continue
-		}
-		run := &service.Call{RequestID: "rotation", Principal: runAs(sc.Rotation.RunAs), Region: sc.Region, Rand: rand.Reader, Authz: s.checker()}
-		if _, builtin := fn.(*pgRotator); builtin && (run.Principal == nil || run.Authz == nil) {
-			// Nobody to act as yet (no request since start): the next run will.
+		case wait:
 			continue
-		}
-		if run.Principal == nil {
-			run.Principal = &authz.Principal{Type: authz.Root, Account: sc.Account}
 		}
 		token, err := newUUID(rand.Reader)
 		if err != nil {
 			return n, err
 		}
 		// An unfinished rotation is retried with its own token.
-		if p := sc.staged(stagePending); p != nil && !slices.Contains(p.Stages, stageCurrent) {
+		if p := unfinished(sc); p != nil {
 			token = p.ID
 		}
-		if err := s.startRotation(sc, token, run, now); err != nil {
+		if err := s.startRotation(sc, token, run, now, true); err != nil {
 			continue // running already
 		}
 		n++
 	}
 	return n, nil
+}
+
+// scheduledRun returns the identity a scheduled rotation of sc acts as.
+// why is set when the rotation cannot start: its function is not
+// registered, or a built-in rotator has no identity to act as (a
+// configuration stored without one). wait is set when a built-in rotator
+// has no checker to authorize its calls yet (no request since start, and
+// none configured): the next run will.
+func (s *Service) scheduledRun(sc *secret) (run *service.Call, why string, wait bool) {
+	fn := s.function(sc.Rotation.LambdaARN)
+	if fn == nil {
+		return nil, errNoFunction(sc.Rotation.LambdaARN).Error(), false
+	}
+	run = &service.Call{RequestID: "rotation", Principal: runAs(sc.Rotation.RunAs), Region: sc.Region, Rand: rand.Reader, Authz: s.checker()}
+	if _, builtin := fn.(*pgRotator); builtin {
+		switch {
+		case run.Principal == nil:
+			return nil, fmt.Sprintf("Secrets Manager has no identity to run the rotation function %s as: configure rotation again with RotateSecret", sc.Rotation.LambdaARN), false
+		case run.Authz == nil:
+			return nil, "", true
+		}
+	}
+	if run.Principal == nil {
+		run.Principal = &authz.Principal{Type: authz.Root, Account: sc.Account}
+	}
+	return run, "", false
+}
+
+// saveWindows stores, in one transaction, the pending windows of secrets
+// that advance moved at now. Each is read again and advanced as it is
+// now: a change committed meanwhile (a rotation recorded) is kept.
+func (s *Service) saveWindows(ctx context.Context, secrets []*secret, now time.Time) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		for _, old := range secrets {
+			cur, err := load(tx, old.key())
+			if err != nil {
+				return err
+			}
+			if cur == nil || cur.ARN != old.ARN || cur.Rotation == nil || !cur.Rotation.advance(now) {
+				continue
+			}
+			if err := save(tx, cur); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recordUnstarted records a scheduled rotation of sc that could not start
+// at now as a failed attempt, with why: on the secret (LastError, the
+// backoff) and as a RotationFailed event, unless the secret, read again,
+// is no longer due or is rotating here.
+func (s *Service) recordUnstarted(ctx context.Context, sc *secret, now time.Time, why string) error {
+	recorded := false
+	var token string
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := load(tx, sc.key())
+		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil || s.isRotating(cur.key()) {
+			return err
+		}
+		if cur.Rotation.advance(now); !cur.Rotation.due(now) {
+			return nil
+		}
+		cur.Rotation.LastError = why
+		cur.Rotation.failed(now)
+		if p := unfinished(cur); p != nil {
+			token = p.ID
+		}
+		recorded = true
+		return save(tx, cur)
+	})
+	if err != nil || !recorded {
+		return err
+	}
+	s.event(ctx, sc, "RotationFailed", token, why)
+	return nil
 }
 
 // Close stops the background work: the scheduled loop ends, rotations in

@@ -334,6 +334,49 @@ func (s *schedule) window(t time.Time, dur time.Duration) (start, end time.Time)
 	return start, end
 }
 
+// windowAt returns the pending window at now of a schedule whose last
+// pending window opened at start: the first window that opens after start
+// and has not closed by now (it may not have opened yet). It is what
+// stepping window() from start until a window ends after now gives, but
+// computed directly, whatever the gap: windows of a schedule in days
+// repeat every N days; any other window lasts at most a day, so every one
+// that opens more than 25 hours before now has closed, and the search
+// starts there. Both are zero when the schedule never fires again.
+func (s *schedule) windowAt(start, now time.Time, dur time.Duration) (time.Time, time.Time) {
+	ws, we := s.window(start, dur)
+	if ws.IsZero() || now.Before(we) {
+		return ws, we
+	}
+	if s.days > 0 {
+		// UTC days are 24 hours: the windows are ws, we plus k periods.
+		period := time.Duration(s.days) * 24 * time.Hour
+		k := now.Sub(we)/period + 1
+		return ws.Add(k * period), we.Add(k * period)
+	}
+	t := ws
+	if skip := now.Add(-25 * time.Hour); skip.After(t) {
+		t = skip
+	}
+	for {
+		if ws, we = s.window(t, dur); ws.IsZero() || now.Before(we) {
+			return ws, we
+		}
+		t = ws
+	}
+}
+
+// windowOf returns the window a rotation due at next falls in, for a
+// configuration stored before rotation windows, which kept only that
+// time: the window opening at next's UTC midnight for a schedule in days
+// (next was the last rotation plus N days), else the one opening when
+// the schedule fires at next (next was such a time).
+func (s *schedule) windowOf(next time.Time, dur time.Duration) (time.Time, time.Time) {
+	if s.days > 0 {
+		return s.window(next.AddDate(0, 0, -s.days), dur)
+	}
+	return s.window(next.Add(-time.Minute), dur)
+}
+
 // checkWindow applies RotationRulesType.Duration's rule to a window of dur
 // (0: the default one): "The window must not extend into the next rotation
 // window or the next UTC day"; for a schedule in hours, "confirm that the

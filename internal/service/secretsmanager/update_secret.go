@@ -49,7 +49,7 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 			return nil, err
 		}
 	}
-	edit := func(cur *secret) error {
+	edit := func(cur *secret) {
 		if in.Description != nil {
 			cur.Description = in.Description
 		}
@@ -57,47 +57,108 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 			cur.Type = *in.Type
 		}
 		cur.LastChanged = c.Now
-		return nil
 	}
 	out := &smapi.UpdateSecretResponse{ARN: &sc.ARN, Name: &sc.Name}
-
-	if in.KmsKeyId != nil && *in.KmsKeyId != sc.KmsKeyID {
-		if err := s.rekey(ctx, c, sc, *in.KmsKeyId); err != nil {
-			return nil, err
-		}
-		if sc, err = s.lookup(ctx, c, sc.ARN); err != nil {
-			return nil, err
-		} else if sc == nil {
-			return nil, errNotFound()
-		}
-	}
+	rekey := in.KmsKeyId != nil && *in.KmsKeyId != sc.KmsKeyID
+	var versionID string
+	newVersion := false
 	if hasValue {
-		versionID, err := requestToken(c, in.ClientRequestToken)
-		if err != nil {
-			return nil, err
-		}
-		if sc.version(versionID) != nil {
-			if err := s.sameValue(ctx, c, sc, versionID, pv, true); err != nil {
-				return nil, err
-			}
-			out.VersionId = &versionID
-			return out, nil
-		}
-		if _, err := s.addVersion(ctx, c, sc, versionID, pv, []string{stageCurrent}, edit); err != nil {
+		if versionID, err = requestToken(c, in.ClientRequestToken); err != nil {
 			return nil, err
 		}
 		out.VersionId = &versionID
-		return out, nil
+		if sc.version(versionID) != nil {
+			// A retry: the same value, or ResourceExistsException.
+			if err := s.sameValue(ctx, c, sc, versionID, pv, true); err != nil {
+				return nil, err
+			}
+			if !rekey {
+				return out, nil
+			}
+		} else {
+			newVersion = true
+		}
+	}
+
+	// One storage transaction applies the whole call. Everything that can
+	// fail outside it (KMS, for the versions re-encrypted under a new key
+	// and for the new value) is done first; what can fail inside it (the
+	// secret changed meanwhile, the quota of versions) rolls it back: a
+	// call that fails changes nothing.
+	keyID := sc.KmsKeyID
+	var redo *rekeyPlan
+	if rekey {
+		keyID = *in.KmsKeyId
+		if redo, err = s.planRekey(ctx, c, sc, keyID, !newVersion); err != nil {
+			return nil, err
+		}
+	}
+	var (
+		nsv      *sealedValue
+		nkeyARN  string
+		replicas []*replicaPlan
+	)
+	if newVersion {
+		if nsv, nkeyARN, err = s.encrypt(ctx, c, sc, keyID, versionID, pv); err != nil {
+			return nil, err
+		}
+		if replicas, err = s.sealForReplicas(ctx, c, sc, versionID, pv); err != nil { // replication.go
+			return nil, err
+		}
+		if redo != nil && redo.keyARN == "" {
+			redo.keyARN = nkeyARN
+		}
+	}
+	stored := keyID
+	if redo != nil {
+		stored = s.storedKeyID(ctx, c, sc, keyID, redo.keyARN) // crossaccount.go
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustFindLive(tx, c, &sc.ARN)
 		if err != nil {
 			return err
 		}
-		if err := edit(cur); err != nil {
+		if (redo != nil || newVersion) && cur.KmsKeyID != sc.KmsKeyID {
+			return smapi.NewInvalidRequestException("The secret's KMS key changed while its values were being encrypted; retry the request.")
+		}
+		if redo != nil {
+			if err := redo.apply(tx, cur, stored); err != nil {
+				return err
+			}
+		}
+		if newVersion {
+			if cur.version(versionID) != nil {
+				return errVersionExists()
+			}
+			nv := &version{ID: versionID, Stages: []string{}, Created: c.Now, KeyARN: nkeyARN}
+			cur.Versions = append(cur.Versions, nv)
+			cur.moveStage(stageCurrent, nv)
+			cur.Rotation.manualRotation(c.Now) // rotation.go
+		}
+		edit(cur)
+		if newVersion {
+			for _, id := range cur.prune(c.Now) {
+				if _, err := tx.Delete(TableValue, valueKey(cur.key(), id)); err != nil {
+					return err
+				}
+			}
+			if len(cur.Versions) > maxVersions {
+				return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
+			}
+			if err := prepareReplicas(cur, replicas); err != nil {
+				return err
+			}
+		}
+		if err := save(tx, cur); err != nil {
 			return err
 		}
-		return save(tx, cur)
+		if !newVersion {
+			return nil
+		}
+		if err := putValue(tx, cur, versionID, nsv); err != nil {
+			return err
+		}
+		return putReplicaValues(tx, cur, versionID, replicas)
 	})
 	if err != nil {
 		return nil, err
@@ -105,63 +166,84 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 	return out, nil
 }
 
-// rekey re-encrypts the labelled versions of sc under keyID and makes
-// keyID the secret's key.
-func (s *Service) rekey(ctx context.Context, c *service.Call, sc *secret, keyID string) error {
-	type redone struct {
-		id     string
-		sv     *sealedValue
-		keyARN string
-	}
-	var done []redone
+// rekeyPlan is the labelled versions of a secret re-encrypted under a new
+// KMS key, ready to be stored.
+type rekeyPlan struct {
+	keyARN string          // the new key's ARN ("" until a value is sealed)
+	seen   map[string]bool // the labelled versions, by id
+	done   []redone
+}
+
+type redone struct {
+	id     string
+	sv     *sealedValue
+	keyARN string
+}
+
+// planRekey re-encrypts the versions of sc labelled AWSCURRENT,
+// AWSPENDING or AWSPREVIOUS under keyID. check asks KMS for the key even
+// when there is no such version (the call adds no value either), as AWS
+// checks the key at once rather than at the next value.
+func (s *Service) planRekey(ctx context.Context, c *service.Call, sc *secret, keyID string, check bool) (*rekeyPlan, error) {
+	p := &rekeyPlan{seen: map[string]bool{}}
 	for _, v := range sc.Versions {
-		if !slices.ContainsFunc(v.Stages, func(st string) bool { return st == stageCurrent || st == stagePending || st == stagePrevious }) {
+		if !rekeyed(v) {
 			continue
 		}
+		p.seen[v.ID] = true
 		old, err := s.cachedValue(ctx, valueKey(sc.key(), v.ID))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if old == nil {
 			continue
 		}
 		pv, err := s.decrypt(ctx, c, sc, v.ID, old)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sv, keyARN, err := s.encrypt(ctx, c, sc, keyID, v.ID, pv)
 		clear(pv.data)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		done = append(done, redone{v.ID, sv, keyARN})
+		p.done = append(p.done, redone{v.ID, sv, keyARN})
+		p.keyARN = keyARN
 	}
-	if len(done) == 0 {
-		// Check the key now, as AWS does, rather than at the next value.
-		if _, _, err := s.encrypt(ctx, c, sc, keyID, "check", plainValue{}); err != nil {
-			return err
-		}
-	}
-	return s.store.Update(ctx, func(tx store.Tx) error {
-		cur, err := mustFindLive(tx, c, &sc.ARN)
+	if len(p.done) == 0 && check {
+		_, keyARN, err := s.encrypt(ctx, c, sc, keyID, "check", plainValue{})
 		if err != nil {
+			return nil, err
+		}
+		p.keyARN = keyARN
+	}
+	return p, nil
+}
+
+// rekeyed reports whether UpdateSecret re-encrypts v under a new key.
+func rekeyed(v *version) bool {
+	return slices.ContainsFunc(v.Stages, func(st string) bool { return st == stageCurrent || st == stagePending || st == stagePrevious })
+}
+
+// apply makes keyID cur's key and stores the re-encrypted values, in the
+// call's transaction. A version labelled since the plan was made, whose
+// value is still under the old key, makes the caller retry.
+func (p *rekeyPlan) apply(tx store.Tx, cur *secret, keyID string) error {
+	for _, v := range cur.Versions {
+		if rekeyed(v) && !p.seen[v.ID] {
+			return smapi.NewInvalidRequestException("The secret's versions changed while they were being re-encrypted; retry the request.")
+		}
+	}
+	cur.KmsKeyID = keyID
+	for _, d := range p.done {
+		v := cur.version(d.id)
+		if v == nil {
+			continue
+		}
+		v.KeyARN = d.keyARN
+		if err := putValue(tx, cur, d.id, d.sv); err != nil {
 			return err
 		}
-		if cur.KmsKeyID != sc.KmsKeyID {
-			return smapi.NewInvalidRequestException("The secret's KMS key changed while its versions were being re-encrypted; retry the request.")
-		}
-		cur.KmsKeyID = keyID
-		cur.LastChanged = c.Now
-		for _, d := range done {
-			v := cur.version(d.id)
-			if v == nil {
-				continue
-			}
-			v.KeyARN = d.keyARN
-			if err := putValue(tx, cur, d.id, d.sv); err != nil {
-				return err
-			}
-		}
-		return save(tx, cur)
-	})
+	}
+	return nil
 }
