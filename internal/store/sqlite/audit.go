@@ -12,7 +12,7 @@ import (
 const sqlAuditInsert = "INSERT INTO audit(time, account, region, event_id, body) VALUES (?, ?, ?, ?, ?)"
 
 // AppendAudit implements [store.Store]. A file-backed store appends the
-// rows to its audit log (auditlog.go): one write and one fdatasync per
+// rows to its audit log (auditlog.go): one synchronous write per
 // call, not serialised with Updates. In memory mode they go into the audit
 // table in one transaction on the writer connection.
 func (s *Store) AppendAudit(ctx context.Context, rows []store.AuditRow) (err error) {
