@@ -71,13 +71,28 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, in *kmsapi.CancelKeyDel
 }
 
 // Sweep does the background work due at now: it deletes keys whose
-// deletion date has passed (with their aliases and grants), rotates keys
-// whose automatic rotation is due, and drops imported key material whose
-// expiry has passed. The worker calls it every minute with the wall
+// deletion date has passed (with their aliases and grants), drops imported
+// key material whose expiry has passed (also while the key is pending
+// deletion), and rotates keys whose automatic rotation is due, holding
+// back the rotation of a key that is not Enabled (see
+// [TableRotationHold]). The worker calls it every minute with the wall
 // clock; tests call it with the time they need.
 func (s *Service) Sweep(ctx context.Context, now time.Time) error {
-	var due []string
+	var due, stale []string
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		holds := map[string]*time.Time{}
+		hkvs, err := tx.Scan(TableRotationHold, "", "", 0)
+		if err != nil {
+			return err
+		}
+		for _, kv := range hkvs {
+			var h rotationHold
+			if err := json.Unmarshal(kv.Value, &h); err != nil {
+				return err
+			}
+			holds[kv.Key] = &h.Missed
+		}
+		seen := map[string]bool{}
 		kvs, err := tx.Scan(TableKey, "", "", 0)
 		if err != nil {
 			return err
@@ -97,8 +112,15 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 				}
 				k.join(set)
 			}
-			if sweepDue(&k, now) {
+			hp := holdPath(&k)
+			seen[hp] = true
+			if sweepDue(&k, holds[hp], now) != sweepNone {
 				due = append(due, kv.Key)
+			}
+		}
+		for hp := range holds {
+			if !seen[hp] {
+				stale = append(stale, hp) // its key is gone
 			}
 		}
 		return nil
@@ -112,20 +134,71 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 			errs = append(errs, err)
 		}
 	}
+	if len(stale) > 0 {
+		err := s.store.Update(ctx, func(tx store.Tx) error {
+			for _, hp := range stale {
+				if _, err := tx.Delete(TableRotationHold, hp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
-func sweepDue(k *keyRecord, now time.Time) bool {
-	switch {
-	case k.State == kmsapi.KeyStatePendingdeletion:
-		return k.DeletionDate != nil && !now.Before(*k.DeletionDate)
-	case k.RotationEnabled && k.NextRotation != nil && !now.Before(*k.NextRotation):
-		// A multi-Region key rotates through its primary.
-		return !k.replica()
-	case k.ValidTo != nil && k.ExpirationModel == kmsapi.ExpirationModelTypeKeyMaterialExpires && !now.Before(*k.ValidTo):
-		return len(k.Materials) > 0
+// sweepAction is the background work due on a key.
+type sweepAction int
+
+const (
+	sweepNone     sweepAction = iota
+	sweepDelete               // its deletion date has passed
+	sweepExpire               // its imported key material has expired
+	sweepRotate               // its automatic rotation is due
+	sweepHold                 // its automatic rotation is due, but it is not Enabled
+	sweepResume               // it is Enabled again after a held rotation
+	sweepDropHold             // it has a held rotation but no longer rotates
+)
+
+// sweepDue says what work is due on k at now; hold is the date of the
+// rotation k missed while it was not Enabled (nil: none).
+func sweepDue(k *keyRecord, hold *time.Time, now time.Time) sweepAction {
+	if k.State == kmsapi.KeyStatePendingdeletion && k.DeletionDate != nil && !now.Before(*k.DeletionDate) {
+		return sweepDelete
 	}
-	return false
+	// "When the key material expires, KMS deletes the key material from
+	// the KMS key" (ImportKeyMaterial, ValidTo), whatever the key state:
+	// DeleteImportedKeyMaterial too deletes the material of a key pending
+	// deletion, which stays PendingDeletion.
+	if k.ValidTo != nil && k.ExpirationModel == kmsapi.ExpirationModelTypeKeyMaterialExpires && !now.Before(*k.ValidTo) && len(k.Materials) > 0 {
+		return sweepExpire
+	}
+	if k.replica() {
+		return sweepNone // a multi-Region key rotates through its primary
+	}
+	if hold != nil && now.Before(*hold) {
+		return sweepNone // a sweep whose clock is behind the one that held the rotation
+	}
+	switch {
+	case !k.RotationEnabled || k.NextRotation == nil:
+		if hold != nil {
+			return sweepDropHold
+		}
+	case k.State != kmsapi.KeyStateEnabled:
+		// Disabled, or pending deletion: KMS does not rotate it
+		// ("How automatic key rotation works").
+		if !now.Before(*k.NextRotation) {
+			return sweepHold
+		}
+	case hold != nil:
+		return sweepResume
+	case !now.Before(*k.NextRotation):
+		return sweepRotate
+	}
+	return sweepNone
 }
 
 func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
@@ -136,11 +209,15 @@ func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if !sweepDue(k, now) {
-		return nil // changed since the scan
+	hold, err := getHold(tx, k)
+	if err != nil {
+		return err
 	}
-	switch {
-	case k.State == kmsapi.KeyStatePendingdeletion:
+	act := sweepDue(k, hold, now)
+	switch act {
+	case sweepNone:
+		return nil // changed since the scan
+	case sweepDelete:
 		if _, err := tx.Delete(TableKey, path); err != nil {
 			return err
 		}
@@ -149,6 +226,12 @@ func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
 		}
 		if _, err := tx.Delete(TableUsage, path); err != nil {
 			return err
+		}
+		if !k.replica() {
+			// A multi-Region primary is deleted after its replicas.
+			if err := dropHold(tx, k); err != nil {
+				return err
+			}
 		}
 		aliases, err := keyAliases(tx, k.Account, k.Region, k.ID)
 		if err != nil {
@@ -163,22 +246,52 @@ func (s *Service) sweepKey(tx store.Tx, path string, now time.Time) error {
 			return dropFromKeySet(tx, k, now)
 		}
 		return nil
-	case k.RotationEnabled && k.NextRotation != nil && !now.Before(*k.NextRotation):
-		if k.State == kmsapi.KeyStateEnabled {
-			if err := s.addMaterial(k, rand.Reader, *k.NextRotation, kmsapi.RotationTypeAutomatic); err != nil {
+	case sweepExpire:
+		// "When the specified KMS key is in the PendingDeletion state,
+		// this operation does not change the KMS key's state. Otherwise,
+		// it changes the KMS key's state to PendingImport"
+		// (DeleteImportedKeyMaterial); expiry deletes the material the
+		// same way ("Delete imported key material": "In either case").
+		k.Materials = nil
+		if pendingDeletion(k) == nil {
+			k.State = kmsapi.KeyStatePendingimport
+		}
+	case sweepHold:
+		if hold == nil {
+			if err := putHold(tx, k, *k.NextRotation); err != nil {
 				return err
 			}
 		}
-		next := k.NextRotation.Add(time.Duration(k.RotationPeriod) * 24 * time.Hour)
-		for !now.Before(next) {
-			next = next.Add(time.Duration(k.RotationPeriod) * 24 * time.Hour)
+		// The original schedule goes on, for the day the key is Enabled
+		// with young key material.
+		k.NextRotation = nextRotationAfter(k, *k.NextRotation, now)
+	case sweepDropHold:
+		return dropHold(tx, k)
+	case sweepResume:
+		// The key is Enabled again: the first sweep that sees it decides,
+		// as AWS does when the key is re-enabled. Key material at least
+		// one rotation period old rotates now and starts a new schedule;
+		// younger material waits for the original schedule.
+		if err := dropHold(tx, k); err != nil {
+			return err
 		}
-		k.NextRotation = &next
-	default: // imported material expired
-		k.Materials = nil
-		if k.State != kmsapi.KeyStatePendingdeletion {
-			k.State = kmsapi.KeyStatePendingimport
+		if cur := k.current(); cur == nil || now.Sub(cur.Created) >= rotationPeriod(k) {
+			if err := s.addMaterial(k, rand.Reader, now, kmsapi.RotationTypeAutomatic); err != nil {
+				return err
+			}
+			next := now.Add(rotationPeriod(k))
+			k.NextRotation = &next
+			break
 		}
+		if now.Before(*k.NextRotation) {
+			break
+		}
+		fallthrough // the original schedule's date passed with the key Enabled
+	case sweepRotate:
+		if err := s.addMaterial(k, rand.Reader, *k.NextRotation, kmsapi.RotationTypeAutomatic); err != nil {
+			return err
+		}
+		k.NextRotation = nextRotationAfter(k, *k.NextRotation, now)
 	}
 	return putKey(tx, k)
 }

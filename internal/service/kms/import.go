@@ -200,13 +200,20 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, in *kmsapi.ImportKeyMat
 
 // DeleteImportedKeyMaterial deletes a key's imported material: the key
 // becomes PendingImport and unusable until the same material is imported.
+// A key pending deletion stays so: "When the specified KMS key is in the
+// PendingDeletion state, this operation does not change the KMS key's
+// state. Otherwise, it changes the KMS key's state to PendingImport"
+// (DeleteImportedKeyMaterial, KMS API Reference); CancelKeyDeletion then
+// brings it back PendingImport.
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, in *kmsapi.DeleteImportedKeyMaterialRequest) (*kmsapi.DeleteImportedKeyMaterialResponse, error) {
 	rec, err := s.updateKey(ctx, deref(in.KeyId), func(_ store.Tx, rec *keyRecord) error {
-		if err := importable(rec); err != nil {
-			return err
+		if rec.Origin != kmsapi.OriginTypeExternal {
+			return importable(rec) // UnsupportedOperationException
 		}
 		rec.Materials = nil
-		rec.State = kmsapi.KeyStatePendingimport
+		if pendingDeletion(rec) == nil {
+			rec.State = kmsapi.KeyStatePendingimport
+		}
 		rec.ValidTo, rec.ExpirationModel = nil, ""
 		return nil
 	})
