@@ -72,10 +72,12 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 	}
 	// KMS runs outside the transaction: it has its own (and creates the
 	// AWS managed key on first use).
-	var sv *sealedValue
+	var (
+		sv     *sealedValue
+		keyARN string
+	)
 	values := map[string]plainValue{}
 	if hasValue {
-		var keyARN string
 		sv, keyARN, err = s.encrypt(ctx, c, sc, sc.KmsKeyID, versionID, pv)
 		if err != nil {
 			return nil, err
@@ -83,6 +85,7 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 		sc.Versions = []*version{{ID: versionID, Stages: []string{stageCurrent}, Created: c.Now, KeyARN: keyARN}}
 		values[versionID] = pv
 	}
+	sc.KmsKeyID = s.newKeyID(ctx, c, sc, sc.KmsKeyID, keyARN)
 	var rep *replication
 	if len(in.AddReplicaRegions) > 0 {
 		if rep, err = s.planReplication(ctx, c, sc, in.AddReplicaRegions, deref(in.ForceOverwriteReplicaSecret), values); err != nil {
@@ -126,6 +129,43 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 		out.VersionId = &versionID
 	}
 	return out, nil
+}
+
+// newKeyID is the KmsKeyId stored for the new secret sc (a secret
+// CreateSecret makes, or a replica) that a request gave the KmsKeyId
+// keyID, and whose value KMS sealed under keyARN ("" when it had no value
+// to seal): "" when keyID names the AWS managed key aws/secretsmanager of
+// sc's account and Region, by its alias, alias ARN, key ARN or key id;
+// keyID otherwise. Such a secret is then exactly one created without
+// KmsKeyId: DescribeSecret omits the field ("If the secret is encrypted
+// with the AWS managed key aws/secretsmanager, this field is omitted",
+// API_DescribeSecret), and a read from another account is refused as
+// AWS refuses it under that key (checkCrossAccountKey, which recognises
+// "" on the GetSecretValue hot path without asking KMS). UpdateSecret
+// stores the managed key likewise (storedKeyID, crossaccount.go).
+//
+// Without a sealed value, a key id or key ARN of sc's account and Region
+// is compared with the managed key's ARN, which KMS resolves through its
+// alias ARN (which does not create the key: until its first use there is
+// none to name); a key of another account or Region is not the managed
+// key of sc's.
+func (s *Service) newKeyID(ctx context.Context, c *service.Call, sc *secret, keyID, keyARN string) string {
+	own := "arn:aws:kms:" + sc.Region + ":" + sc.Account + ":"
+	switch {
+	case keyID == "" || keyID == defaultKeyAlias || keyID == own+defaultKeyAlias:
+		return ""
+	case keyARN != "": // sealed: KMS named the key
+	case strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/"):
+		return keyID // storedKeyID: no other alias names an AWS managed key
+	case strings.HasPrefix(keyID, "arn:"):
+		if !strings.HasPrefix(keyID, own+"key/") {
+			return keyID
+		}
+		keyARN = keyID
+	default:
+		keyARN = own + "key/" + keyID
+	}
+	return s.storedKeyID(ctx, c, sc, keyID, keyARN) // crossaccount.go
 }
 
 // sameValue answers a retried request whose token names an existing

@@ -42,7 +42,10 @@ func checkCrossAccountKey(c *service.Call, account, kmsKeyID string) error {
 // alias, and no other alias names an AWS managed key (KMS CreateAlias:
 // "You can associate the alias with any customer managed key").
 func (s *Service) storedKeyID(ctx context.Context, c *service.Call, sc *secret, keyID, keyARN string) string {
-	if keyARN == "" || defaultKey(keyID) || strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/") {
+	if defaultKey(keyID) {
+		return "" // the managed key by its alias or alias ARN: DescribeSecret omits it, as AWS does
+	}
+	if keyARN == "" || strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/") {
 		return keyID
 	}
 	alias := "arn:aws:kms:" + sc.Region + ":" + sc.Account + ":" + defaultKeyAlias

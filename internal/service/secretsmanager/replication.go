@@ -224,7 +224,9 @@ func replicaOf(primary, old *secret, region, kmsKeyID string) *secret {
 	cp.KmsKeyID = kmsKeyID
 	cp.Accessed = time.Time{}
 	if cp.Rotation != nil {
-		cp.Rotation.RunAs = nil // rotation runs in the primary's Region only
+		// Rotation runs in the primary's Region only: no identity to run
+		// as, and no claim of a rotation running.
+		cp.Rotation.RunAs, cp.Rotation.Running = nil, nil
 	}
 	if old != nil {
 		cp.Created, cp.Accessed = old.Created, old.Accessed
@@ -294,6 +296,7 @@ type sealed struct {
 type replicaPlan struct {
 	region, kmsKeyID string
 	seals            map[string]sealed // by version id
+	keyARN           string            // the KMS key the values were sealed under ("" without values)
 	failed           string
 }
 
@@ -317,8 +320,20 @@ func (s *Service) seal(ctx context.Context, c *service.Call, primary *secret, re
 			return &replicaPlan{region: region, kmsKeyID: kmsKeyID, failed: "Replication failed: " + ae.Message}, nil
 		}
 		p.seals[id] = sealed{sv, keyARN}
+		p.keyARN = keyARN
 	}
 	return p, nil
+}
+
+// replicaKeyID is the KmsKeyId stored for primary's new replica in region
+// that a request gave the KmsKeyId keyID, its values sealed under keyARN:
+// "" when keyID names that Region's aws/secretsmanager, as for a secret
+// created there (newKeyID), asked of KMS in that Region as seal asks.
+func (s *Service) replicaKeyID(ctx context.Context, c *service.Call, primary *secret, region, keyID, keyARN string) string {
+	rc := *c
+	rc.Region = region
+	rs := &secret{ARN: replicaARN(primary.ARN, region), Name: primary.Name, Account: primary.Account, Region: region}
+	return s.newKeyID(ctx, &rc, rs, keyID, keyARN) // create_secret.go
 }
 
 // sealForReplicas seals pv, about to become version versionID of sc, for
@@ -419,6 +434,13 @@ func (s *Service) planReplication(ctx context.Context, c *service.Call, sc *secr
 		p, err := s.seal(ctx, c, sc, region, keyID, values)
 		if err != nil {
 			return nil, err
+		}
+		if p.failed == "" {
+			// The managed key named by ARN or key id is stored as the
+			// default, so that the replica is one under that key. (Only
+			// here, for a new replica: sealForReplicas seals with the
+			// KmsKeyId stored, which prepareReplicas compares.)
+			p.kmsKeyID = s.replicaKeyID(ctx, c, sc, region, keyID, p.keyARN)
 		}
 		rep.plans = append(rep.plans, p)
 	}
@@ -775,6 +797,7 @@ func (s *Service) updateReplica(ctx context.Context, c *service.Call, sc *secret
 	rc := *c
 	rc.Region = sc.Region
 	done := map[string]sealed{}
+	var keyARN string // the new key's, once KMS named it
 	for _, v := range sc.Versions {
 		if !slices.ContainsFunc(v.Stages, func(st string) bool { return st == stageCurrent || st == stagePending || st == stagePrevious }) {
 			continue
@@ -790,19 +813,25 @@ func (s *Service) updateReplica(ctx context.Context, c *service.Call, sc *secret
 		if err != nil {
 			return nil, err
 		}
-		sv, keyARN, err := s.encrypt(ctx, &rc, sc, keyID, v.ID, pv)
+		sv, arn, err := s.encrypt(ctx, &rc, sc, keyID, v.ID, pv)
 		clear(pv.data)
 		if err != nil {
 			return nil, err
 		}
-		done[v.ID] = sealed{sv, keyARN}
+		done[v.ID] = sealed{sv, arn}
+		keyARN = arn
 	}
 	if len(done) == 0 {
 		// Check the key now, as UpdateSecret does for any secret.
-		if _, _, err := s.encrypt(ctx, &rc, sc, keyID, "check", plainValue{}); err != nil {
+		_, arn, err := s.encrypt(ctx, &rc, sc, keyID, "check", plainValue{})
+		if err != nil {
 			return nil, err
 		}
+		keyARN = arn
 	}
+	// The Region's managed key named by ARN or key id is stored as the
+	// default, as UpdateSecret stores it for any secret.
+	stored := s.newKeyID(ctx, &rc, sc, keyID, keyARN) // create_secret.go
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		rec, err := mustFindAny(tx, c, &sc.ARN)
 		if err != nil {
@@ -814,7 +843,7 @@ func (s *Service) updateReplica(ctx context.Context, c *service.Call, sc *secret
 		if rec.KmsKeyID != sc.KmsKeyID {
 			return smapi.NewInvalidRequestException("The secret's KMS key changed while its versions were being re-encrypted; retry the request.")
 		}
-		rec.KmsKeyID = keyID
+		rec.KmsKeyID = stored
 		for id, d := range done {
 			v := rec.version(id)
 			if v == nil {
@@ -832,8 +861,8 @@ func (s *Service) updateReplica(ctx context.Context, c *service.Call, sc *secret
 		if err != nil || primary == nil || !ownReplica(primary, rec) {
 			return err
 		}
-		if i := primary.replicaIndex(rec.Region); i >= 0 && primary.Replicas[i].KmsKeyID != keyID {
-			primary.Replicas[i].KmsKeyID = keyID
+		if i := primary.replicaIndex(rec.Region); i >= 0 && primary.Replicas[i].KmsKeyID != stored {
+			primary.Replicas[i].KmsKeyID = stored
 			return save(tx, primary)
 		}
 		return nil

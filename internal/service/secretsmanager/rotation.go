@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rampart/rampart/internal/authz"
+	"github.com/rampart/rampart/internal/awsproto"
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/store"
 
@@ -54,6 +55,91 @@ type rotation struct {
 	// RunAs is the identity built-in rotators act as on schedule: the
 	// principal that last configured rotation (see runner.go).
 	RunAs *authz.Principal `json:"runAs,omitempty"`
+	// Running is the rotation running now (nil: none). It is never
+	// changed in place: a claim is replaced or removed.
+	Running *rotationClaim `json:"running,omitempty"`
+}
+
+// rotationClaim is a secret's claim by the rotation running on it, on
+// whichever node sharing the store runs it. It is stored on the secret in
+// the transaction that decides to start the rotation (RotateSecret's,
+// claimDue's, testRotation's, each a compare-and-set on the secret: a
+// claim in force there refuses the start), and removed in the
+// transaction that records the rotation's outcome. So a RotateSecret on
+// one node, while a scheduled rotation runs on another, answers AWS's
+// InvalidRequestException (errPendingMsg), and a scheduled run skips a
+// secret being rotated anywhere.
+//
+// A node that dies, or loses the store, while it rotates leaves its claim
+// behind. Such a claim must not block the secret for ever: a claim older
+// than claimAbandonedAfter is taken for abandoned (running), and the next
+// rotation replaces it. A rotation that outlives its claim nevertheless
+// finds out when it ends (holds) and leaves the secret's rotation state to
+// the rotation that took it over.
+type rotationClaim struct {
+	ID      string    `json:"id"`             // random: tells claims apart
+	Token   string    `json:"token"`          // the rotation's ClientRequestToken
+	Started time.Time `json:"started"`        // by the claiming node's clock
+	Node    string    `json:"node,omitempty"` // the store's id of the claiming node, when it has one
+}
+
+// rotationStepTimeout bounds each step of a rotation function: the
+// rotation fails when a step takes longer (the HTTP function's client
+// gives up as soon). AWS's bound is the Lambda function's timeout, at most
+// 15 minutes; rampart's functions are rampart's, and 5 minutes is ample
+// for the four steps of AWS's templates.
+const rotationStepTimeout = 5 * time.Minute
+
+// claimAbandonedAfter is the age of a rotation claim beyond which it is
+// taken for abandoned by a node that died: a living node's rotation
+// releases its claim within the four steps, each bounded by
+// rotationStepTimeout, and the transactions around them (bounded by 10
+// seconds each); the margin covers those and the clocks of the nodes,
+// which differ.
+const claimAbandonedAfter = 4*rotationStepTimeout + 5*time.Minute
+
+// running returns r's rotation claim in force at now: nil when there is
+// none, or when it is older than claimAbandonedAfter (abandoned).
+func (r *rotation) running(now time.Time) *rotationClaim {
+	if r == nil || r.Running == nil || now.Sub(r.Running.Started) >= claimAbandonedAfter {
+		return nil
+	}
+	return r.Running
+}
+
+// holds reports whether r still holds the claim cl.
+func (r *rotation) holds(cl *rotationClaim) bool {
+	return r != nil && r.Running != nil && cl != nil && r.Running.ID == cl.ID
+}
+
+// newClaim returns a claim for a rotation with token, started now by the
+// service's clock (the one running judges claims by) on this node.
+func (s *Service) newClaim(token string) (*rotationClaim, error) {
+	id, err := newUUID(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	cl := &rotationClaim{ID: id, Token: token, Started: s.opts.Now()}
+	if n, ok := s.store.(interface{ NodeID() string }); ok {
+		cl.Node = n.NodeID()
+	}
+	return cl, nil
+}
+
+// releaseClaim removes the claim cl from the secret sc, when sc still
+// holds it: for a rotation that was claimed but could not start (Close).
+// A failure leaves the claim to be taken for abandoned.
+func (s *Service) releaseClaim(sc *secret, cl *rotationClaim) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.store.Update(ctx, func(tx store.Tx) error {
+		cur, err := load(tx, sc.key())
+		if err != nil || cur == nil || cur.ARN != sc.ARN || !cur.Rotation.holds(cl) {
+			return err
+		}
+		cur.Rotation.Running = nil
+		return save(tx, cur)
+	})
 }
 
 func (r *rotation) rules() *smapi.RotationRulesType {
@@ -373,6 +459,12 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 			return nil, err
 		}
 	}
+	var cl *rotationClaim
+	if now {
+		if cl, err = s.newClaim(token); err != nil {
+			return nil, awsproto.Internal(err)
+		}
+	}
 	var sc *secret
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustFindLive(tx, c, in.SecretId)
@@ -395,8 +487,14 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		if unfinished(cur) != nil && (!now || unfinished(cur).ID != token) {
 			return pendingError(cur)
 		}
-		if s.isRotating(cur.key()) {
+		// A rotation running, on this node or another, holds the secret
+		// (rotationClaim); this transaction claims it for the rotation it
+		// starts.
+		if rot.running(s.opts.Now()) != nil {
 			return pendingError(cur)
+		}
+		if now {
+			rot.Running = cl
 		}
 		if in.RotationRules != nil {
 			rot.AfterDays, rot.Schedule, rot.Duration = rules.AfterDays, rules.Schedule, rules.Duration
@@ -438,7 +536,8 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 	}
 	run := *c
 	run.Rand = rand.Reader
-	if err := s.startRotation(sc, token, &run, c.Now, false); err != nil {
+	if err := s.startRotation(sc, cl, &run, c.Now); err != nil { // runner.go
+		s.releaseClaim(sc, cl)
 		return nil, err
 	}
 	out.VersionId = &token
@@ -502,7 +601,7 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 	if err != nil {
 		return err
 	}
-	if unfinished(sc) != nil {
+	if unfinished(sc) != nil || sc.Rotation.running(s.opts.Now()) != nil {
 		return pendingError(sc)
 	}
 	failed := func(why string, args ...any) error {
@@ -515,25 +614,19 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 	if sc.version(token) != nil {
 		return failed("the secret already has a version with the ClientRequestToken %s.", token)
 	}
-	// Claim the secret, as a rotation does: no rotation starts meanwhile.
-	key := sc.key()
-	s.rotMu.Lock()
-	if s.rotating[key] {
-		s.rotMu.Unlock()
-		return pendingError(sc)
-	}
 	if s.bg.Err() != nil {
-		s.rotMu.Unlock()
 		return store.ErrClosed
 	}
-	s.rotating[key] = true
-	s.rotMu.Unlock()
-	defer func() {
-		s.rotMu.Lock()
-		delete(s.rotating, key)
-		s.rotMu.Unlock()
-	}()
-
+	// The test claims the secret as a rotation does, in the transaction
+	// that adds its AWSPENDING version: no rotation starts meanwhile, on
+	// any node. A secret never configured for rotation gets no claim (it
+	// would show a rotation configuration): nothing rotates it on
+	// schedule, and its AWSPENDING version refuses another RotateSecret.
+	key := sc.key()
+	cl, err := s.newClaim(token)
+	if err != nil {
+		return awsproto.Internal(err)
+	}
 	sv, err := s.cachedValue(ctx, valueKey(key, cur.ID))
 	if err != nil {
 		return err
@@ -563,8 +656,11 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 			return smapi.NewInvalidRequestException("The secret's KMS key changed while the value was being encrypted; retry the request.")
 		case cur.version(token) != nil:
 			return failed("the secret already has a version with the ClientRequestToken %s.", token)
-		case unfinished(cur) != nil:
+		case unfinished(cur) != nil || cur.Rotation.running(s.opts.Now()) != nil:
 			return pendingError(cur)
+		}
+		if cur.Rotation != nil {
+			cur.Rotation.Running = cl
 		}
 		nv := &version{ID: token, Stages: []string{}, Created: c.Now, KeyARN: keyARN}
 		cur.Versions = append(cur.Versions, nv)
@@ -587,26 +683,36 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 	}
 	call := *c
 	call.Now = s.opts.Now()
-	stepErr := fn.Rotate(ctx, &call, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: "testSecret"})
+	stepCtx, stepCancel := context.WithTimeout(ctx, rotationStepTimeout)
+	stepErr := fn.Rotate(stepCtx, &call, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: "testSecret"})
+	stepCancel()
 	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	rmErr := s.removeTestVersion(rmCtx, sc, token)
+	rmErr := s.removeTestVersion(rmCtx, sc, token, cl)
 	if stepErr != nil {
 		return failed("the testSecret step of the rotation function %s failed: %v", name, stepErr)
 	}
 	return rmErr
 }
 
-// removeTestVersion removes the AWSPENDING version testRotation made. A
-// version the function gave other labels meanwhile loses AWSPENDING only.
-func (s *Service) removeTestVersion(ctx context.Context, sc *secret, token string) error {
+// removeTestVersion removes the AWSPENDING version testRotation made, and
+// its claim cl. A version the function gave other labels meanwhile loses
+// AWSPENDING only.
+func (s *Service) removeTestVersion(ctx context.Context, sc *secret, token string, cl *rotationClaim) error {
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := load(tx, sc.key())
 		if err != nil || cur == nil || cur.ARN != sc.ARN {
 			return err
 		}
+		held := cur.Rotation.holds(cl)
+		if held {
+			cur.Rotation.Running = nil
+		}
 		v := cur.version(token)
 		if v == nil {
+			if held {
+				return save(tx, cur)
+			}
 			return nil
 		}
 		v.Stages = slices.DeleteFunc(v.Stages, func(st string) bool { return st == stagePending })
@@ -618,12 +724,6 @@ func (s *Service) removeTestVersion(ctx context.Context, sc *secret, token strin
 		}
 		return save(tx, cur)
 	})
-}
-
-func (s *Service) isRotating(key string) bool {
-	s.rotMu.Lock()
-	defer s.rotMu.Unlock()
-	return s.rotating[key]
 }
 
 func (s *Service) lookupFresh(ctx context.Context, key string) (*secret, error) {

@@ -18,7 +18,9 @@ import (
 
 // Rotation runs as it does in AWS: RotateSecret records the configuration,
 // starts the rotation and returns at once with the new version's id; the
-// four steps run here, in the background, one rotation per secret at a time.
+// four steps run here, in the background, one rotation per secret at a
+// time across all the nodes sharing the store: the rotation's claim is
+// stored on the secret (rotationClaim, rotation.go).
 // A failed step stops the rotation: AWSCURRENT stays where it was, the
 // reason is kept on the secret (the next RotateSecret reports it) and
 // recorded in a RotationFailed audit event, and AWSPENDING stays on the new
@@ -47,98 +49,113 @@ type Recorder interface {
 // errPending is AWS's answer to RotateSecret while a rotation is unfinished.
 const errPendingMsg = "A previous rotation isn't complete. That rotation will be reattempted."
 
-// startRotation claims sc for a rotation with token, started at at, and
-// runs it in the background as run (the identity built-in rotators act
-// as). It fails with InvalidRequestException when a rotation of sc is
-// running here. scheduled says RotateDue started it from its snapshot of
-// the secrets: once the secret is claimed, the rotation re-reads it in a
-// fresh transaction (recheck) and does not run when another rotation
-// finished meanwhile, so that a window sees one rotation.
-func (s *Service) startRotation(sc *secret, token string, run *service.Call, at time.Time, scheduled bool) error {
-	key := sc.key()
+// startRotation runs the rotation cl of sc in the background, as run (the
+// identity built-in rotators act as); at is when it started (the time a
+// scheduled run was due, or the request's). The caller has claimed sc for
+// it (cl is stored on the secret: RotateSecret's transaction, claimDue);
+// the rotation releases the claim when it records its outcome. It fails
+// with store.ErrClosed after Close: the caller then releases the claim
+// (releaseClaim).
+func (s *Service) startRotation(sc *secret, cl *rotationClaim, run *service.Call, at time.Time) error {
 	s.rotMu.Lock()
-	if s.rotating[key] {
-		s.rotMu.Unlock()
-		return pendingError(sc)
-	}
 	if s.bg.Err() != nil {
 		s.rotMu.Unlock()
 		return store.ErrClosed
 	}
-	s.rotating[key] = true
 	s.bgWG.Add(1)
 	s.rotMu.Unlock()
 	go func() {
 		defer s.bgWG.Done()
-		cur, token, run, failed := s.recheck(s.bg, sc, token, run, at, scheduled)
-		if cur != nil && failed == nil {
-			failed = s.runRotation(s.bg, cur, token, run, at)
-		}
-		s.rotMu.Lock()
-		delete(s.rotating, key)
-		s.rotMu.Unlock()
-		if cur == nil && failed == nil {
-			return // nothing to do any more
-		}
+		superseded, failed := s.runRotation(s.bg, sc, cl, run, at)
 		// The audit record waits for its commit: after the secret is free.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.bg), 10*time.Second)
 		defer cancel()
-		if failed != nil {
-			s.event(ctx, sc, "RotationFailed", token, failed.Error())
-		} else {
-			s.event(ctx, sc, "RotationSucceeded", token, "")
+		// A superseded rotation (another took its claim for abandoned)
+		// left the secret's rotation state to that rotation: its own
+		// outcome is recorded here only.
+		switch {
+		case failed != nil && superseded:
+			s.event(ctx, sc, "RotationFailed", cl.Token, failed.Error()+" (the rotation outlived its claim on the secret, which another rotation took)")
+		case failed != nil:
+			s.event(ctx, sc, "RotationFailed", cl.Token, failed.Error())
+		default:
+			s.event(ctx, sc, "RotationSucceeded", cl.Token, "")
 		}
 	}()
 	return nil
 }
 
-// recheck reads the secret sc that a rotation with token has just claimed
-// in a fresh transaction (the rotation's own outcome is always committed
-// before the secret is freed, so this read sees any earlier rotation's)
-// and returns what the rotation runs with: the secret as it is now, the
-// token and the identity. A scheduled rotation does not run (nil secret,
-// nil error) unless the secret is still due at at; its token and identity
-// follow the secret as it is now (an unfinished rotation is retried with
-// its own token). A rotation RotateSecret asked for runs with the token
-// it returned, unless another rotation left a version AWSPENDING
-// meanwhile, which fails it as RotateSecret would have.
-func (s *Service) recheck(ctx context.Context, sc *secret, token string, run *service.Call, at time.Time, scheduled bool) (*secret, string, *service.Call, error) {
-	cur, err := s.lookupFresh(ctx, sc.key())
+// claimDue claims sc, which RotateDue found due at at in its snapshot of
+// the secrets, for a scheduled rotation, in one transaction that reads
+// the secret again: the compare-and-set that decides, across the nodes
+// sharing the store, that this rotation runs. It returns the secret as
+// claimed, the claim and the identity the rotation runs as, or a nil
+// secret when the rotation does not run: the secret is no longer due at
+// at (another rotation finished meanwhile: a window sees one rotation),
+// a rotation of it is running (here or on another node: its claim is in
+// force), or it cannot start (RotateDue records or waits at its next
+// run). An unfinished rotation is retried with its own token
+// (AWSPENDING's version), else the rotation gets a new one.
+func (s *Service) claimDue(ctx context.Context, sc *secret, at time.Time) (*secret, *rotationClaim, *service.Call, error) {
+	token, err := newUUID(rand.Reader)
 	if err != nil {
-		return sc, token, run, err
+		return nil, nil, nil, err
 	}
-	if cur == nil || cur.ARN != sc.ARN || cur.scheduled() || cur.replica() || cur.Rotation == nil {
-		if scheduled {
-			return nil, token, run, nil
+	var (
+		claimed *secret
+		cl      *rotationClaim
+		run     *service.Call
+	)
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		claimed, cl, run = nil, nil, nil // the store may run this again
+		cur, err := load(tx, sc.key())
+		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.scheduled() || cur.replica() || cur.Rotation == nil {
+			return err
 		}
-		return sc, token, run, nil // the steps find out, and say so
-	}
-	if !scheduled {
-		if p := unfinished(cur); p != nil && p.ID != token {
-			return cur, token, run, pendingError(cur)
+		if cur.Rotation.advance(at); !cur.Rotation.due(at) {
+			return nil
 		}
-		return cur, token, run, nil
+		if cur.Rotation.running(s.opts.Now()) != nil {
+			return nil
+		}
+		r, why, wait := s.scheduledRun(cur)
+		if why != "" || wait {
+			return nil
+		}
+		tok := token
+		if p := unfinished(cur); p != nil {
+			tok = p.ID
+		}
+		c, err := s.newClaim(tok)
+		if err != nil {
+			return err
+		}
+		cur.Rotation.Running = c
+		if err := save(tx, cur); err != nil {
+			return err
+		}
+		claimed, cl, run = cur, c, r
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if cur.Rotation.advance(at); !cur.Rotation.due(at) {
-		return nil, token, run, nil
-	}
-	fresh, why, wait := s.scheduledRun(cur)
-	if why != "" || wait {
-		return nil, token, run, nil // RotateDue records or waits at its next run
-	}
-	if p := unfinished(cur); p != nil {
-		token = p.ID
-	}
-	return cur, token, fresh, nil
+	return claimed, cl, run, nil
 }
 
-// runRotation runs the four steps for sc with token as the new version's
-// id, records the outcome on the secret and returns why it failed. at is
-// when the rotation started (the time a scheduled run was due, or the
-// request's): the outcome is recorded at at plus the time the steps took by
-// the service's clock, so that a schedule driven with its own clock
-// (RotateDue) stays on that clock.
-func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run *service.Call, at time.Time) (failed error) {
+// runRotation runs the four steps of the rotation cl of sc, with cl's
+// token as the new version's id, each step for at most
+// rotationStepTimeout; then it records the outcome on the secret and
+// releases the claim, in one transaction, and returns why the rotation
+// failed. at is when the rotation started (the time a scheduled run was
+// due, or the request's): the outcome is recorded at at plus the time the
+// steps took by the service's clock, so that a schedule driven with its
+// own clock (RotateDue) stays on that clock. superseded reports that the
+// secret no longer held cl when the outcome was to be recorded: another
+// rotation took the claim for abandoned (claimAbandonedAfter), and the
+// secret's rotation state is that rotation's, left as it is.
+func (s *Service) runRotation(ctx context.Context, sc *secret, cl *rotationClaim, run *service.Call, at time.Time) (superseded bool, failed error) {
+	token := cl.Token
 	began := s.opts.Now()
 	fn := s.function(sc.Rotation.LambdaARN)
 	s.event(ctx, sc, "RotationStarted", token, "")
@@ -151,7 +168,13 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 		}
 		c := *run
 		c.Now = s.opts.Now()
-		if err := fn.Rotate(ctx, &c, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: step}); err != nil {
+		sctx, cancel := context.WithTimeout(ctx, rotationStepTimeout)
+		err := fn.Rotate(sctx, &c, RotationEvent{SecretId: sc.ARN, ClientRequestToken: token, Step: step})
+		if err != nil && ctx.Err() == nil && sctx.Err() != nil {
+			err = fmt.Errorf("the step did not finish within %v: %v", rotationStepTimeout, err)
+		}
+		cancel()
+		if err != nil {
 			failed = fmt.Errorf("rotation step %s failed: %v", step, err)
 		}
 	}
@@ -174,10 +197,16 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 		}
 	}
 	err := s.store.Update(rec, func(tx store.Tx) error {
+		superseded = false // the store may run this again
 		cur, err := load(tx, sc.key())
 		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil {
 			return err
 		}
+		if !cur.Rotation.holds(cl) {
+			superseded = true
+			return nil
+		}
+		cur.Rotation.Running = nil
 		if failed != nil {
 			cur.Rotation.LastError = failed.Error()
 			cur.Rotation.failed(now)
@@ -194,9 +223,10 @@ func (s *Service) runRotation(ctx context.Context, sc *secret, token string, run
 		return save(tx, cur)
 	})
 	if err != nil && failed == nil {
+		// The claim stays until it is taken for abandoned.
 		failed = err
 	}
-	return failed
+	return superseded, failed
 }
 
 // errNoFunction is why a rotation whose function is not registered fails.
@@ -372,7 +402,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 	}
 	n := 0
 	for _, sc := range due {
-		run, why, wait := s.scheduledRun(sc)
+		_, why, wait := s.scheduledRun(sc)
 		switch {
 		case why != "":
 			if err := s.recordUnstarted(ctx, sc, now, why); err != nil {
@@ -382,16 +412,16 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) (int, error) {
 		case wait:
 			continue
 		}
-		token, err := newUUID(rand.Reader)
+		cur, cl, run, err := s.claimDue(ctx, sc, now)
 		if err != nil {
 			return n, err
 		}
-		// An unfinished rotation is retried with its own token.
-		if p := unfinished(sc); p != nil {
-			token = p.ID
+		if cur == nil {
+			continue // no longer due, or rotating
 		}
-		if err := s.startRotation(sc, token, run, now, true); err != nil {
-			continue // running already
+		if err := s.startRotation(cur, cl, run, now); err != nil {
+			s.releaseClaim(cur, cl)
+			return n, err
 		}
 		n++
 	}
@@ -451,13 +481,13 @@ func (s *Service) saveWindows(ctx context.Context, secrets []*secret, now time.T
 // recordUnstarted records a scheduled rotation of sc that could not start
 // at now as a failed attempt, with why: on the secret (LastError, the
 // backoff) and as a RotationFailed event, unless the secret, read again,
-// is no longer due or is rotating here.
+// is no longer due or is rotating (here or on another node).
 func (s *Service) recordUnstarted(ctx context.Context, sc *secret, now time.Time, why string) error {
 	recorded := false
 	var token string
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := load(tx, sc.key())
-		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil || s.isRotating(cur.key()) {
+		if err != nil || cur == nil || cur.ARN != sc.ARN || cur.Rotation == nil || cur.Rotation.running(s.opts.Now()) != nil {
 			return err
 		}
 		if cur.Rotation.advance(now); !cur.Rotation.due(now) {

@@ -74,8 +74,7 @@ type Service struct {
 	values  map[string]*sealedValue // by value key; immutable
 	cancel  func()
 
-	rotMu    sync.Mutex
-	rotating map[string]bool // secrets whose rotation runs now, by store key
+	rotMu sync.Mutex
 
 	// Background work (runner.go): bg ends at Close; bgWG counts the loop
 	// and the rotations in flight.
@@ -124,7 +123,7 @@ func New(st store.Store, keys Keys, opts Options) *Service {
 		opts.Interval = time.Minute
 	}
 	s := &Service{store: st, keys: keys, opts: opts,
-		secrets: map[string]*secret{}, values: map[string]*sealedValue{}, rotating: map[string]bool{},
+		secrets: map[string]*secret{}, values: map[string]*sealedValue{},
 		functions: map[string]RotationFunction{}}
 	s.bg, s.bgStop = context.WithCancel(context.Background())
 	for arn, fn := range opts.Functions {
