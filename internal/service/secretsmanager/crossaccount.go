@@ -27,7 +27,7 @@ func checkCrossAccountKey(c *service.Call, account, kmsKeyID string) error {
 // storedKeyID is the KmsKeyId UpdateSecret stores for the secret sc moved
 // to the key keyID names, which KMS resolved to keyARN: "" when keyID
 // names the AWS managed key aws/secretsmanager of sc's account and Region
-// by its key id or key ARN, keyID otherwise. AWS shows such a secret
+// by its alias, alias ARN, key id or key ARN, keyID otherwise. AWS shows such a secret
 // without a KmsKeyId ("If the secret is encrypted with the AWS managed key
 // aws/secretsmanager, this field is omitted", DescribeSecret), and "" is
 // what defaultKey, asked on the GetSecretValue hot path without KMS,
