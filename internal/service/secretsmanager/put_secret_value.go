@@ -3,6 +3,7 @@ package secretsmanager
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/rampart/rampart/internal/service"
 	"github.com/rampart/rampart/internal/store"
@@ -111,13 +112,8 @@ func (s *Service) addVersion(ctx context.Context, c *service.Call, sc *secret, v
 				return err
 			}
 		}
-		for _, id := range cur.prune(c.Now) {
-			if _, err := tx.Delete(TableValue, valueKey(cur.key(), id)); err != nil {
-				return err
-			}
-		}
-		if len(cur.Versions) > maxVersions {
-			return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
+		if err := dropPruned(tx, cur, c.Now); err != nil {
+			return err
 		}
 		if err := prepareReplicas(cur, replicas); err != nil {
 			return err
@@ -141,6 +137,20 @@ func (s *Service) addVersion(ctx context.Context, c *service.Call, sc *secret, v
 func checkStages(stages []string) error {
 	if len(stages) > maxStagesPerVer {
 		return smapi.NewLimitExceededException("You can attach at most %d staging labels to a version.", maxStagesPerVer)
+	}
+	return nil
+}
+
+// dropPruned deletes the values of the versions cur no longer keeps (see
+// prune) and refuses a secret that a new version takes over maxVersions.
+func dropPruned(tx store.Tx, cur *secret, now time.Time) error {
+	for _, id := range cur.prune(now) {
+		if _, err := tx.Delete(TableValue, valueKey(cur.key(), id)); err != nil {
+			return err
+		}
+	}
+	if len(cur.Versions) > maxVersions {
+		return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
 	}
 	return nil
 }

@@ -137,13 +137,8 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 		}
 		edit(cur)
 		if newVersion {
-			for _, id := range cur.prune(c.Now) {
-				if _, err := tx.Delete(TableValue, valueKey(cur.key(), id)); err != nil {
-					return err
-				}
-			}
-			if len(cur.Versions) > maxVersions {
-				return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
+			if err := dropPruned(tx, cur, c.Now); err != nil {
+				return err
 			}
 			if err := prepareReplicas(cur, replicas); err != nil {
 				return err
