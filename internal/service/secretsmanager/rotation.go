@@ -665,13 +665,8 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 		nv := &version{ID: token, Stages: []string{}, Created: c.Now, KeyARN: keyARN}
 		cur.Versions = append(cur.Versions, nv)
 		cur.moveStage(stagePending, nv)
-		for _, id := range cur.prune(c.Now) {
-			if _, err := tx.Delete(TableValue, valueKey(key, id)); err != nil {
-				return err
-			}
-		}
-		if len(cur.Versions) > maxVersions {
-			return smapi.NewLimitExceededException("You have exceeded the maximum number of versions (%d) for secret %s. Remove staging labels from versions you no longer need; Secrets Manager deletes versions without labels that are more than 24 hours old.", maxVersions, cur.Name)
+		if err := dropPruned(tx, cur, c.Now); err != nil {
+			return err
 		}
 		if err := save(tx, cur); err != nil {
 			return err
