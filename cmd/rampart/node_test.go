@@ -138,4 +138,3 @@ func quantiles(ds []time.Duration) (p50, p99 time.Duration) {
 	q := func(p float64) time.Duration { return s[min(len(s)-1, int(float64(len(s))*p))] }
 	return q(0.50), q(0.99)
 }
-

@@ -86,11 +86,11 @@ func (w *Writer) Expect() { w.expected.Add(1) }
 func (w *Writer) Unexpect() { w.expected.Add(-1) }
 
 type pending struct {
-	row   store.AuditRow
-	err   chan error // capacity 1
-	async bool       // Enqueue: nobody waits on err
-	change bool      // RecordChange: a failed commit leaves a gap
-	flush bool       // Flush: no row; told when the events queued before it are durable
+	row    store.AuditRow
+	err    chan error // capacity 1
+	async  bool       // Enqueue: nobody waits on err
+	change bool       // RecordChange: a failed commit leaves a gap
+	flush  bool       // Flush: no row; told when the events queued before it are durable
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{err: make(chan error, 1)} }}
