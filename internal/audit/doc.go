@@ -2,7 +2,9 @@
 // allowed or denied, as a CloudTrail event ([Event], with CloudTrail's JSON
 // member names). By default the record of every call is durable before its
 // answer is sent ([Writer.Record]; group commit shares each fsync among the
-// calls in flight), so an answered call always has its record.
+// calls in flight), so an answered call always has its record; if the
+// record of a change cannot be stored ([Writer.RecordChange]), the trail has
+// a gap and the server stops serving (see [Writer.Err]).
 //
 // Opting in (server.Config.AuditAsyncReads; `rampart dev|server
 // --audit-async-reads`), the record of a call that changed nothing (a read,

@@ -201,9 +201,10 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Err returns the error of a failed commit that carried enqueued events
-// (see Enqueue) or the record of a change (RecordChange), or nil. Once set it stays: the trail has a gap, and the
-// server refuses every call before its handler runs (internal/server) until
-// rampart is restarted and the store has recovered its audit trail.
+// (see Enqueue) or the record of a change (RecordChange), or nil. Once set
+// it stays: the trail has a gap, and the server refuses every call before
+// its handler runs (internal/server) until rampart is restarted and the
+// store has recovered its audit trail.
 func (w *Writer) Err() error {
 	if f := w.failed.Load(); f != nil {
 		return *f

@@ -278,12 +278,14 @@ func (x *exchange) serve() {
 		return
 	}
 	if a := x.s.cfg.Audit; a != nil && a.Err() != nil {
-		// A commit of queued records failed (Config.AuditAsyncReads: their
-		// callers had their answers): the trail has a gap. No handler runs
-		// until rampart restarts, so that nothing changes without its
-		// record (the record of this refusal fails too, and the answer is
-		// InternalFailure). Without AuditAsyncReads nothing is queued, and
-		// each failed commit fails the calls that waited on it instead.
+		// The trail has a gap: a commit failed that carried the record of
+		// a change (its transaction had committed) or queued records
+		// (Config.AuditAsyncReads: their callers had their answers). No
+		// handler runs until rampart restarts, so that nothing more
+		// happens without its record (the record of this refusal fails
+		// too, and the answer is InternalFailure). A failed commit of
+		// records of reads that were waited on leaves no gap: those calls
+		// are answered InternalFailure and nothing happened.
 		x.fail(awsproto.Internal(a.Err()))
 		return
 	}
