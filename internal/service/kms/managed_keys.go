@@ -64,6 +64,23 @@ func (s *Service) Decrypt(ctx context.Context, c *service.Call, ciphertext []byt
 	return pt, e.arn, nil
 }
 
+// ManagedKeyARN returns the ARN of the AWS managed key alias/aws/<svc> of
+// account in region, "" when it does not exist yet (it is created on first
+// use, by GenerateDataKey). It reads the alias only: the key is neither
+// created nor used (GetKeyLastUsage records nothing), and no principal is
+// authorized, since nothing is done with the key. Secrets Manager asks it
+// whether a KmsKeyId it was given names that key.
+func (s *Service) ManagedKeyARN(ctx context.Context, account, region, svc string) (string, error) {
+	id, err := s.cache.alias(ctx, aliasPath(account, region, "alias/aws/"+svc))
+	if err != nil {
+		return "", awsproto.Internal(err)
+	}
+	if id == "" {
+		return "", nil
+	}
+	return keyARN(region, account, id), nil
+}
+
 func viaKeys(via string) func(map[string][]string) {
 	return func(k map[string][]string) {
 		k["kms:encryptionalgorithm"] = symmetricDefault

@@ -85,7 +85,9 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 		sc.Versions = []*version{{ID: versionID, Stages: []string{stageCurrent}, Created: c.Now, KeyARN: keyARN}}
 		values[versionID] = pv
 	}
-	sc.KmsKeyID = s.newKeyID(ctx, c, sc, sc.KmsKeyID, keyARN)
+	if sc.KmsKeyID, err = s.newKeyID(ctx, sc, sc.KmsKeyID, keyARN); err != nil {
+		return nil, err
+	}
 	var rep *replication
 	if len(in.AddReplicaRegions) > 0 {
 		if rep, err = s.planReplication(ctx, c, sc, in.AddReplicaRegions, deref(in.ForceOverwriteReplicaSecret), values); err != nil {
@@ -145,27 +147,27 @@ func (s *Service) CreateSecret(ctx context.Context, in *smapi.CreateSecretReques
 // stores the managed key likewise (storedKeyID, crossaccount.go).
 //
 // Without a sealed value, a key id or key ARN of sc's account and Region
-// is compared with the managed key's ARN, which KMS resolves through its
-// alias ARN (which does not create the key: until its first use there is
-// none to name); a key of another account or Region is not the managed
-// key of sc's.
-func (s *Service) newKeyID(ctx context.Context, c *service.Call, sc *secret, keyID, keyARN string) string {
+// is compared with the managed key's ARN, which KMS reads from its alias
+// as it does for a sealed value (storedKeyID: without using the key or
+// creating it, until its first use there is none to name); a key of
+// another account or Region is not the managed key of sc's.
+func (s *Service) newKeyID(ctx context.Context, sc *secret, keyID, keyARN string) (string, error) {
 	own := "arn:aws:kms:" + sc.Region + ":" + sc.Account + ":"
 	switch {
 	case keyID == "" || keyID == defaultKeyAlias || keyID == own+defaultKeyAlias:
-		return ""
+		return "", nil
 	case keyARN != "": // sealed: KMS named the key
 	case strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/"):
-		return keyID // storedKeyID: no other alias names an AWS managed key
+		return keyID, nil // storedKeyID: no other alias names an AWS managed key
 	case strings.HasPrefix(keyID, "arn:"):
 		if !strings.HasPrefix(keyID, own+"key/") {
-			return keyID
+			return keyID, nil
 		}
 		keyARN = keyID
 	default:
 		keyARN = own + "key/" + keyID
 	}
-	return s.storedKeyID(ctx, c, sc, keyID, keyARN) // crossaccount.go
+	return s.storedKeyID(ctx, sc, keyID, keyARN) // crossaccount.go
 }
 
 // sameValue answers a retried request whose token names an existing

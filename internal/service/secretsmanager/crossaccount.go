@@ -34,25 +34,27 @@ func checkCrossAccountKey(c *service.Call, account, kmsKeyID string) error {
 // recognises: the managed key is found once, when it is chosen, not at
 // every read.
 //
-// KMS resolves the managed key's alias for c (a data key for nothing,
-// discarded). When it cannot (no such alias yet, or c may not use it,
-// although the key's policy would admit c through the alias as it just
-// did through keyARN), keyID does not name the managed key. A KmsKeyId
-// that is an alias needs no question: defaultKey knows the managed key's
-// alias, and no other alias names an AWS managed key (KMS CreateAlias:
-// "You can associate the alias with any customer managed key").
-func (s *Service) storedKeyID(ctx context.Context, c *service.Call, sc *secret, keyID, keyARN string) string {
+// KMS resolves the managed key's alias of sc's account and Region to its
+// key ARN (ManagedKeyARN), a read of the alias that neither uses the key
+// (KMS records no use of it, GetKeyLastUsage) nor creates it: when there
+// is no such key yet, keyID, which named a key KMS found, is not it. A
+// KmsKeyId that is an alias needs no question: defaultKey knows the
+// managed key's alias, and no other alias names an AWS managed key (KMS
+// CreateAlias: "You can associate the alias with any customer managed
+// key").
+func (s *Service) storedKeyID(ctx context.Context, sc *secret, keyID, keyARN string) (string, error) {
 	if defaultKey(keyID) {
-		return "" // the managed key by its alias or alias ARN: DescribeSecret omits it, as AWS does
+		return "", nil // the managed key by its alias or alias ARN: DescribeSecret omits it, as AWS does
 	}
 	if keyARN == "" || strings.HasPrefix(keyID, "alias/") || strings.Contains(keyID, ":alias/") {
-		return keyID
+		return keyID, nil
 	}
-	alias := "arn:aws:kms:" + sc.Region + ":" + sc.Account + ":" + defaultKeyAlias
-	dk, _, managed, err := s.keys.GenerateDataKey(ctx, c, alias, encryptionContext(sc.ARN, "check"), viaService(sc.Region))
-	clear(dk)
-	if err != nil || managed != keyARN {
-		return keyID
+	managed, err := s.keys.ManagedKeyARN(ctx, sc.Account, sc.Region, "secretsmanager")
+	if err != nil {
+		return "", err
 	}
-	return ""
+	if managed == "" || managed != keyARN {
+		return keyID, nil
+	}
+	return "", nil
 }

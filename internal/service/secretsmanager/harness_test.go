@@ -310,6 +310,18 @@ func (f *fakeKeys) ManagedIn(reg string) string {
 	return f.aliases[reg+" alias/aws/secretsmanager"]
 }
 
+// ManagedKeyARN implements secretsmanager.Keys as KMS does: the ARN of
+// aws/<svc> in reg, "" until its first use, without using or creating it
+// (it counts no call).
+func (f *fakeKeys) ManagedKeyARN(_ context.Context, acct, reg, svc string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if acct != account {
+		return "", nil // the fake's keys are all of the test account
+	}
+	return f.aliases[reg+" alias/aws/"+svc], nil
+}
+
 // resolve finds keyID among the keys of reg.
 func (f *fakeKeys) resolve(reg, keyID string) (*fakeKey, error) {
 	if keyID == "" {

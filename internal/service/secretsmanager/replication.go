@@ -328,12 +328,11 @@ func (s *Service) seal(ctx context.Context, c *service.Call, primary *secret, re
 // replicaKeyID is the KmsKeyId stored for primary's new replica in region
 // that a request gave the KmsKeyId keyID, its values sealed under keyARN:
 // "" when keyID names that Region's aws/secretsmanager, as for a secret
-// created there (newKeyID), asked of KMS in that Region as seal asks.
-func (s *Service) replicaKeyID(ctx context.Context, c *service.Call, primary *secret, region, keyID, keyARN string) string {
-	rc := *c
-	rc.Region = region
+// created there (newKeyID): the managed key of the replica's account and
+// Region.
+func (s *Service) replicaKeyID(ctx context.Context, primary *secret, region, keyID, keyARN string) (string, error) {
 	rs := &secret{ARN: replicaARN(primary.ARN, region), Name: primary.Name, Account: primary.Account, Region: region}
-	return s.newKeyID(ctx, &rc, rs, keyID, keyARN) // create_secret.go
+	return s.newKeyID(ctx, rs, keyID, keyARN) // create_secret.go
 }
 
 // sealForReplicas seals pv, about to become version versionID of sc, for
@@ -440,7 +439,9 @@ func (s *Service) planReplication(ctx context.Context, c *service.Call, sc *secr
 			// default, so that the replica is one under that key. (Only
 			// here, for a new replica: sealForReplicas seals with the
 			// KmsKeyId stored, which prepareReplicas compares.)
-			p.kmsKeyID = s.replicaKeyID(ctx, c, sc, region, keyID, p.keyARN)
+			if p.kmsKeyID, err = s.replicaKeyID(ctx, sc, region, keyID, p.keyARN); err != nil {
+				return nil, err
+			}
 		}
 		rep.plans = append(rep.plans, p)
 	}
@@ -831,8 +832,11 @@ func (s *Service) updateReplica(ctx context.Context, c *service.Call, sc *secret
 	}
 	// The Region's managed key named by ARN or key id is stored as the
 	// default, as UpdateSecret stores it for any secret.
-	stored := s.newKeyID(ctx, &rc, sc, keyID, keyARN) // create_secret.go
-	err := s.store.Update(ctx, func(tx store.Tx) error {
+	stored, err := s.newKeyID(ctx, sc, keyID, keyARN) // create_secret.go
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
 		rec, err := mustFindAny(tx, c, &sc.ARN)
 		if err != nil {
 			return err

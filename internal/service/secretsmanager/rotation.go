@@ -413,7 +413,7 @@ func (s *Service) function(arn string) RotationFunction {
 // "starts the asynchronous process of rotating the secret". A secret with
 // an unfinished rotation (AWSPENDING on a version that is not current)
 // answers InvalidRequestException until that rotation is retried with its
-// token, or finishes.
+// token (on a secret configured for rotation), or finishes.
 func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretRequest) (*smapi.RotateSecretResponse, error) {
 	c := service.CallFrom(ctx)
 	s.seeChecker(c)
@@ -483,8 +483,13 @@ func (s *Service) RotateSecret(ctx context.Context, in *smapi.RotateSecretReques
 		// "any later invocation of RotateSecret assumes that a previous
 		// rotation request is still in progress and returns an error"
 		// (RotateSecret), whether or not it rotates now; a rotation may be
-		// retried with its own token.
-		if unfinished(cur) != nil && (!now || unfinished(cur).ID != token) {
+		// retried with its own token. Only a secret configured for
+		// rotation (cur.Rotation set) has versions a rotation made: on a
+		// secret never configured, AWSPENDING is on testRotation's version
+		// (which holds no claim there: a concurrent test would lose its
+		// version to this rotation) or on one a caller staged, and every
+		// RotateSecret is refused, with that version's token too.
+		if u := unfinished(cur); u != nil && (!now || u.ID != token || cur.Rotation == nil) {
 			return pendingError(cur)
 		}
 		// A rotation running, on this node or another, holds the secret
@@ -619,9 +624,13 @@ func (s *Service) testRotation(ctx context.Context, c *service.Call, id, arn *st
 	}
 	// The test claims the secret as a rotation does, in the transaction
 	// that adds its AWSPENDING version: no rotation starts meanwhile, on
-	// any node. A secret never configured for rotation gets no claim (it
-	// would show a rotation configuration): nothing rotates it on
-	// schedule, and its AWSPENDING version refuses another RotateSecret.
+	// any node. A secret never configured for rotation gets no claim (a
+	// claim needs a rotation record, which DescribeSecret would show as a
+	// rotation configuration); no rotation starts on it either: nothing
+	// rotates it on schedule, and while its AWSPENDING version exists
+	// RotateSecret refuses every call, even one that would rotate now with
+	// this test's token, since no rotation of such a secret made the
+	// version (the check in RotateSecret's transaction).
 	key := sc.key()
 	cl, err := s.newClaim(token)
 	if err != nil {

@@ -54,6 +54,8 @@ type Keys interface {
 	// Decrypt decrypts a ciphertext made by GenerateDataKey, authorizing kms:Decrypt likewise.
 	// Neither method modifies encryptionContext: Secrets Manager shares it between requests.
 	Decrypt(ctx context.Context, c *service.Call, ciphertext []byte, encryptionContext map[string]string, viaService string) (plaintext []byte, keyARN string, err error)
+	// ManagedKeyARN returns the ARN of the AWS managed key alias/aws/<svc> of account in region ("" when it does not exist yet), reading the alias only: the key is neither created nor used (no usage recorded), and no principal is authorized.
+	ManagedKeyARN(ctx context.Context, account, region, svc string) (keyARN string, err error)
 }
 
 // Tables this package owns.

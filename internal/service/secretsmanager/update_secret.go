@@ -111,7 +111,9 @@ func (s *Service) UpdateSecret(ctx context.Context, in *smapi.UpdateSecretReques
 	}
 	stored := keyID
 	if redo != nil {
-		stored = s.storedKeyID(ctx, c, sc, keyID, redo.keyARN) // crossaccount.go
+		if stored, err = s.storedKeyID(ctx, sc, keyID, redo.keyARN); err != nil { // crossaccount.go
+			return nil, err
+		}
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		cur, err := mustFindLive(tx, c, &sc.ARN)
