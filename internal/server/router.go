@@ -17,6 +17,7 @@ type router struct {
 	byTarget  map[string]*awsproto.Service   // json: X-Amz-Target prefix
 	byVersion map[string]*awsproto.Service   // query: Version=
 	byPrefix  map[string]*awsproto.Service   // endpoint prefix / botocore name
+	restJSON  []*awsproto.Service            // rest-json services, for unsigned calls (byPath)
 }
 
 func newRouter(services []*awsproto.Service) *router {
@@ -38,6 +39,9 @@ func newRouter(services []*awsproto.Service) *router {
 		}
 		rt.byPrefix[s.EndpointPrefix] = s
 		rt.byPrefix[s.Name] = s
+		if s.Protocol == "rest-json" {
+			rt.restJSON = append(rt.restJSON, s)
+		}
 	}
 	return rt
 }
@@ -75,8 +79,41 @@ func (rt *router) service(r *http.Request, auth *sigv4.Auth, body []byte) *awspr
 	if len(candidates) > 0 {
 		return candidates[0]
 	}
+	if auth == nil {
+		return rt.byPath(r)
+	}
 	return nil
 }
+
+// byPath places an unsigned rest-json call, which has neither a credential
+// scope nor a target to route by — SSO's GetRoleCredentials, SSO OIDC's
+// CreateToken and the like, whose models say clients need not sign them —
+// by its method and path: the one service with an operation that needs no
+// signature at that path, else the one service with any operation there.
+// Several (a path like /tags/{resourceArn} is common): nil, as before.
+func (rt *router) byPath(r *http.Request) *awsproto.Service {
+	var noAuth, any []*awsproto.Service
+	for _, s := range rt.restJSON {
+		op, err := restJSON.Operation(s, &awsproto.Request{HTTP: r})
+		if err != nil {
+			continue
+		}
+		any = append(any, s)
+		if op.NoAuth {
+			noAuth = append(noAuth, s)
+		}
+	}
+	switch {
+	case len(noAuth) == 1:
+		return noAuth[0]
+	case len(noAuth) == 0 && len(any) == 1:
+		return any[0]
+	}
+	return nil
+}
+
+// restJSON is the rest-json codec, which byPath asks to match paths.
+var restJSON = protocols.For("rest-json")
 
 // fallback is the service whose protocol answers a request nobody claims:
 // the Host header's first label when it names one (sts.amazonaws.com),
