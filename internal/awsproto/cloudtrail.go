@@ -82,7 +82,7 @@ func params(s *Shape, v reflect.Value, depth int) any {
 			if isAbsent(f) {
 				continue
 			}
-			name := LowerCamel(m.Name)
+			name := ctName(m.Name)
 			if secretNames[strings.ToLower(m.Name)] {
 				out[name] = Hidden
 				continue
@@ -148,3 +148,16 @@ func isAbsent(v reflect.Value) bool {
 	}
 	return false
 }
+
+// ctName is a member's name in a CloudTrail record: lower camel case
+// ("KeyId" → "keyId", "SAMLProviderArn" → "sAMLProviderArn", as IAM's
+// records spell it), and a name in capitals lowered whole: Secrets
+// Manager's "ARN" is "arn" (its CloudTrail guide: "aRN" was standardised
+// to "arn" in February 2024).
+func ctName(name string) string {
+	if name != "" && strings.ToUpper(name) == name {
+		return strings.ToLower(name)
+	}
+	return LowerCamel(name)
+}
+

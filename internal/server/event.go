@@ -27,7 +27,7 @@ func (x *exchange) event() *audit.Event {
 		EventType:       audit.EventTypeAwsAPICall,
 		ManagementEvent: true,
 		EventCategory:   audit.CategoryManagement,
-		ReadOnly:        readOnly(x.operationName()),
+		ReadOnly:        readOnly(x.serviceName(), x.operationName()),
 		APIVersion:      x.svc.APIVersion,
 	}
 	if x.op == nil {
@@ -80,8 +80,22 @@ func eventSource(svc *awsproto.Service) string {
 	return s
 }
 
-// readOnly tells CloudTrail's readOnly flag from the operation's verb.
-func readOnly(op string) bool {
+// kmsReadOnly are KMS's cryptographic operations, which CloudTrail records
+// as read-only with no responseElements (the Developer Guide's examples of
+// Encrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext…): they change
+// no key.
+var kmsReadOnly = map[string]bool{
+	"Encrypt": true, "ReEncrypt": true, "GenerateDataKey": true, "GenerateDataKeyWithoutPlaintext": true,
+	"GenerateDataKeyPair": true, "GenerateDataKeyPairWithoutPlaintext": true, "GenerateRandom": true,
+	"Sign": true, "GenerateMac": true, "DeriveSharedSecret": true,
+}
+
+// readOnly tells CloudTrail's readOnly flag from the operation's verb (and,
+// for KMS, its cryptographic operations).
+func readOnly(service, op string) bool {
+	if service == "kms" && kmsReadOnly[op] {
+		return true
+	}
 	for _, p := range []string{"Get", "List", "Describe", "Decrypt", "Verify", "Simulate", "Lookup", "Search", "BatchGet"} {
 		if strings.HasPrefix(op, p) {
 			return true
