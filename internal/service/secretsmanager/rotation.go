@@ -325,7 +325,8 @@ type RotationFunction interface {
 }
 
 // HTTPFunction is a rotation function served over HTTP: rampart POSTs the
-// event as JSON to URL, and any 2xx answer is success. It stands for the
+// event as JSON to URL, and a 2xx answer without an X-Amz-Function-Error
+// header is success (so URL may be a Lambda Invoke endpoint). It stands for the
 // Lambda function whose ARN the secret names; the function calls rampart
 // back (GetSecretValue, PutSecretValue, UpdateSecretVersionStage) with its
 // own credentials, as a Lambda does with its execution role.
@@ -357,6 +358,11 @@ func (f *HTTPFunction) Rotate(ctx context.Context, _ *service.Call, ev RotationE
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("the rotation function failed (HTTP %d): %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	// Lambda's Invoke API (and local Lambda runtimes that speak it) answers
+	// a function's error with 200 and this header, the error in the body.
+	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
+		return fmt.Errorf("the rotation function failed (%s): %s", fe, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }
