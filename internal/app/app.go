@@ -140,6 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Rampart, error) {
 	rp.guardrails = organizations.NewGuardrails(st)
 	rp.iam = iamSvc
 	rp.kms = kms.New(st, b)
+	rp.kms.CheckPrincipals(kmsPrincipals{store: st, iam: iamSvc})
 	// Up to 200 µs of commit delay lets concurrent requests share one fsync
 	// of the audit trail (see Benchmarks in README.md).
 	rp.Audit = audit.NewWriter(st, audit.Options{CommitDelay: 200 * time.Microsecond})
@@ -243,4 +244,35 @@ func (rp *Rampart) Close() error {
 		err = err2
 	}
 	return err
+}
+
+// kmsPrincipals tells KMS which principals a key policy may name
+// (kms.Principals): rampart's accounts (authn's account table) and their
+// IAM users and roles, looked up through IAM.
+type kmsPrincipals struct {
+	store store.Store
+	iam   *iam.Service
+}
+
+func (p kmsPrincipals) AccountExists(ctx context.Context, account string) (bool, error) {
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		_, err := tx.Get(authn.TableAccount, account)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (p kmsPrincipals) RoleExists(ctx context.Context, roleARN string) (bool, error) {
+	_, err := p.iam.Role(ctx, roleARN)
+	if errors.Is(err, iam.ErrNoSuchRole) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (p kmsPrincipals) UserExists(ctx context.Context, userARN string) (bool, error) {
+	return p.iam.UserExists(ctx, userARN)
 }

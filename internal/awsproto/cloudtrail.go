@@ -160,4 +160,3 @@ func ctName(name string) string {
 	}
 	return LowerCamel(name)
 }
-

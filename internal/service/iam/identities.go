@@ -246,6 +246,31 @@ func (s *Service) Role(ctx context.Context, roleARN string) (*RoleInfo, error) {
 		TrustPolicy: []byte(e.Trust), MaxSessionDuration: e.maxSession(), Tags: tagMap(e.Tags)}, nil
 }
 
+// UserExists reports whether userARN (arn:aws:iam::ACCOUNT:user/PATH/NAME)
+// names an IAM user, path included: for the services that check the
+// principals a policy names (KMS key policies).
+func (s *Service) UserExists(ctx context.Context, userARN string) (bool, error) {
+	rest, ok := strings.CutPrefix(userARN, "arn:aws:iam::")
+	i := strings.IndexByte(rest, ':')
+	if !ok || i < 0 || !strings.HasPrefix(rest[i+1:], "user/") {
+		return false, nil
+	}
+	acct, name := rest[:i], rest[strings.LastIndexByte(rest, '/')+1:]
+	var e *entity
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		e, err = getEntity(tx, kindUser, acct, name)
+		return err
+	})
+	if isNoSuchEntity(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return e.ARN == userARN, nil
+}
+
 // OrganizationAccountAccessRole is the role Organizations creates in every
 // account it creates, for the management account to administer it.
 const OrganizationAccountAccessRole = "OrganizationAccountAccessRole"

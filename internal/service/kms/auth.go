@@ -21,10 +21,13 @@ type keyOp[I any] struct {
 	action  string                // IAM action, "kms:Encrypt"
 	grantOp kmsapi.GrantOperation // the grant operation that allows it; "" if grants cannot
 	alias   bool                  // the KeyId parameter may name an alias
-	keyID   func(*I) *string
-	encCtx  func(*I) map[string]string // the request's encryption context, if any
-	tokens  func(*I) []string          // the request's grant tokens, if any
-	keys    func(c *service.Call, in *I, e *keyEntry, k map[string][]string)
+	// predefined: a predefined AWS alias (alias/aws/ebs…) of the caller's
+	// account names its AWS managed key, created on first use (DescribeKey).
+	predefined bool
+	keyID      func(*I) *string
+	encCtx     func(*I) map[string]string // the request's encryption context, if any
+	tokens     func(*I) []string          // the request's grant tokens, if any
+	keys       func(c *service.Call, in *I, e *keyEntry, k map[string][]string)
 }
 
 // keyRule is the rule of an operation on one key: the Resource hook
@@ -41,6 +44,16 @@ func keyRule[I any](s *Service, op keyOp[I]) service.Rule[I] {
 				}
 			}
 			e, ref, err := s.resolve(ctx, c, deref(op.keyID(in)), op.alias)
+			if err != nil && op.predefined && ref.alias != "" && isCode(err, "NotFoundException") {
+				// The key is created before authorization, as AWS creates
+				// it on first use: what it allows is fixed (managedPolicy),
+				// and only in the caller's own account.
+				if created, cerr := s.ensurePredefined(ctx, c, ref); cerr != nil {
+					return nil, cerr
+				} else if created {
+					e, ref, err = s.resolve(ctx, c, deref(op.keyID(in)), op.alias)
+				}
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -169,24 +182,48 @@ func grantNames(grantee string, p *authz.Principal) bool {
 }
 
 // constraintsHold checks a grant's encryption-context constraints
-// ("Using grant constraints" in the KMS Developer Guide).
+// ("Using grant constraints" in the KMS Developer Guide). GrantConstraints
+// in the API reference: "in a grant constraint, the key in each key-value
+// pair is not case sensitive, but the value is case sensitive."
 func constraintsHold(g *grantRecord, ec map[string]string) bool {
 	if g.ContextEquals != nil {
 		if len(ec) != len(g.ContextEquals) {
 			return false
 		}
+		// As many pairs on each side, and each constraint pair in the
+		// request; then each request pair is a constraint pair unless two
+		// request keys differ only by case, which the second loop refuses.
 		for k, v := range g.ContextEquals {
-			if w, ok := ec[k]; !ok || w != v {
+			if !hasPair(ec, k, v) {
+				return false
+			}
+		}
+		for k, v := range ec {
+			if !hasPair(g.ContextEquals, k, v) {
 				return false
 			}
 		}
 	}
 	for k, v := range g.ContextSubset {
-		if w, ok := ec[k]; !ok || w != v {
+		if !hasPair(ec, k, v) {
 			return false
 		}
 	}
 	return true
+}
+
+// hasPair reports whether ec holds the pair k: v, comparing the key
+// without regard to case and the value exactly.
+func hasPair(ec map[string]string, k, v string) bool {
+	if w, ok := ec[k]; ok && w == v {
+		return true
+	}
+	for n, w := range ec {
+		if w == v && strings.EqualFold(n, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // grantPolicy returns the key policy plus a statement allowing caller
@@ -479,6 +516,12 @@ func denied(err error) error {
 		return accessDenied(d.Message)
 	}
 	return err
+}
+
+// isCode reports whether err is the AWS error code.
+func isCode(err error, code string) bool {
+	var ae *awsproto.Error
+	return errors.As(err, &ae) && ae.Code == code
 }
 
 func accessDenied(msg string) error {

@@ -80,7 +80,7 @@ func (s *Service) CreateKey(ctx context.Context, in *kmsapi.CreateKeyRequest) (*
 		rec.join(&keySet{Account: rec.Account, ID: id, Primary: rec.Region, Spec: spec, Usage: usage, Origin: origin})
 	}
 	if in.Policy != nil {
-		if err := checkKeyPolicy(c, rec, *in.Policy, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		if err := s.checkKeyPolicy(ctx, c, rec, *in.Policy, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return nil, err
 		}
 		rec.Policy = *in.Policy
@@ -227,10 +227,22 @@ func defaultPolicy(account string) string {
 
 var allowAll = policy.MustParse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, policy.KindManaged)
 
-// checkKeyPolicy validates a key policy and, unless bypassed, runs the
-// lockout safety check: the caller must remain able to PutKeyPolicy (given
-// the IAM permission to, where the policy delegates to the account).
-func checkKeyPolicy(c *service.Call, rec *keyRecord, doc string, bypass *bool) error {
+// checkKeyPolicy validates a key policy for rec: its syntax; unless
+// bypassed, the lockout safety check (the caller must remain able to
+// PutKeyPolicy, given the IAM permission to where the policy delegates to
+// the account); then that the principals it names exist (see
+// checkPrincipals). It reads IAM and the accounts: call it outside any
+// store transaction.
+func (s *Service) checkKeyPolicy(ctx context.Context, c *service.Call, rec *keyRecord, doc string, bypass *bool) error {
+	if err := checkLockout(c, rec, doc, bypass); err != nil {
+		return err
+	}
+	return s.checkPrincipals(ctx, doc)
+}
+
+// checkLockout validates a key policy's syntax and, unless bypassed, runs
+// the lockout safety check.
+func checkLockout(c *service.Call, rec *keyRecord, doc string, bypass *bool) error {
 	pol, err := policy.Parse([]byte(doc), policy.KindKeyPolicy)
 	if err != nil {
 		var pe *policy.Error

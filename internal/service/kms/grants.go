@@ -26,15 +26,44 @@ var contextOps = []kmsapi.GrantOperation{
 	kmsapi.GrantOperationCreategrant, kmsapi.GrantOperationRetiregrant,
 }
 
-// usageOps are the grant operations each key usage supports.
-var usageOps = map[kmsapi.KeyUsageType][]kmsapi.GrantOperation{
-	kmsapi.KeyUsageTypeEncryptDecrypt: {kmsapi.GrantOperationDecrypt, kmsapi.GrantOperationEncrypt, kmsapi.GrantOperationGeneratedatakey,
-		kmsapi.GrantOperationGeneratedatakeywithoutplaintext, kmsapi.GrantOperationReencryptfrom, kmsapi.GrantOperationReencryptto,
-		kmsapi.GrantOperationGeneratedatakeypair, kmsapi.GrantOperationGeneratedatakeypairwithoutplaintext, kmsapi.GrantOperationGetpublickey},
-	kmsapi.KeyUsageTypeSignVerify:        {kmsapi.GrantOperationSign, kmsapi.GrantOperationVerify, kmsapi.GrantOperationGetpublickey},
-	kmsapi.KeyUsageTypeGenerateVerifyMac: {kmsapi.GrantOperationGeneratemac, kmsapi.GrantOperationVerifymac},
-	kmsapi.KeyUsageTypeKeyAgreement:      {kmsapi.GrantOperationDerivesharedsecret, kmsapi.GrantOperationGetpublickey},
+// keyGrantOps returns the grant operations a key supports besides
+// commonOps. "Grant operations" in the KMS Developer Guide: "The grant
+// operations that you allow must be supported by the KMS key in the
+// grant. If you specify an unsupported operation, the CreateGrant request
+// fails with a ValidationError exception": grants for symmetric
+// encryption keys cannot allow Sign, Verify, GenerateMac or VerifyMac
+// (nor GetPublicKey, the CreateGrant API reference adds), grants for
+// asymmetric keys cannot allow any operation that generates data keys or
+// data key pairs, and an asymmetric key allows only the operations of its
+// key usage.
+func keyGrantOps(rec *keyRecord) []kmsapi.GrantOperation {
+	switch keyClass(rec.Spec) {
+	case classSymmetric:
+		return symmetricOps
+	case classHMAC:
+		return macOps
+	}
+	switch rec.Usage {
+	case kmsapi.KeyUsageTypeEncryptDecrypt:
+		return asymmetricEncryptOps
+	case kmsapi.KeyUsageTypeSignVerify:
+		return signOps
+	case kmsapi.KeyUsageTypeKeyAgreement:
+		return agreementOps
+	}
+	return nil
 }
+
+var (
+	symmetricOps = []kmsapi.GrantOperation{kmsapi.GrantOperationDecrypt, kmsapi.GrantOperationEncrypt, kmsapi.GrantOperationGeneratedatakey,
+		kmsapi.GrantOperationGeneratedatakeywithoutplaintext, kmsapi.GrantOperationReencryptfrom, kmsapi.GrantOperationReencryptto,
+		kmsapi.GrantOperationGeneratedatakeypair, kmsapi.GrantOperationGeneratedatakeypairwithoutplaintext}
+	asymmetricEncryptOps = []kmsapi.GrantOperation{kmsapi.GrantOperationDecrypt, kmsapi.GrantOperationEncrypt,
+		kmsapi.GrantOperationReencryptfrom, kmsapi.GrantOperationReencryptto, kmsapi.GrantOperationGetpublickey}
+	signOps      = []kmsapi.GrantOperation{kmsapi.GrantOperationSign, kmsapi.GrantOperationVerify, kmsapi.GrantOperationGetpublickey}
+	macOps       = []kmsapi.GrantOperation{kmsapi.GrantOperationGeneratemac, kmsapi.GrantOperationVerifymac}
+	agreementOps = []kmsapi.GrantOperation{kmsapi.GrantOperationDerivesharedsecret, kmsapi.GrantOperationGetpublickey}
+)
 
 var commonOps = []kmsapi.GrantOperation{kmsapi.GrantOperationCreategrant, kmsapi.GrantOperationRetiregrant, kmsapi.GrantOperationDescribekey}
 
@@ -60,9 +89,10 @@ func (s *Service) CreateGrant(ctx context.Context, in *kmsapi.CreateGrantRequest
 	if in.RetiringPrincipal != nil && !strings.HasPrefix(*in.RetiringPrincipal, "arn:") {
 		return nil, validation("Invalid RetiringPrincipal %s: it must be the ARN of an AWS principal.", *in.RetiringPrincipal)
 	}
+	// AWS documents the ValidationException, not its wording.
 	for _, op := range in.Operations {
-		if !slices.Contains(usageOps[e.rec.Usage], op) && !slices.Contains(commonOps, op) {
-			return nil, validation("Grant operation %s is not valid for a key whose key usage is %s.", op, e.rec.Usage)
+		if !slices.Contains(keyGrantOps(e.rec), op) && !slices.Contains(commonOps, op) {
+			return nil, validation("Grant operation %s is not valid for a key whose key spec is %s and key usage is %s.", op, e.rec.Spec, e.rec.Usage)
 		}
 	}
 	g := &grantRecord{
@@ -78,6 +108,14 @@ func (s *Service) CreateGrant(ctx context.Context, in *kmsapi.CreateGrantRequest
 			return nil, validation("rampart does not support the SourceArn grant constraint yet.")
 		}
 		if k.EncryptionContextEquals != nil || k.EncryptionContextSubset != nil {
+			// "You cannot use an encryption context grant constraint for
+			// cryptographic operations with asymmetric KMS keys or HMAC
+			// KMS keys. Operations with these keys don't support an
+			// encryption context." (CreateGrant, Constraints); AWS
+			// documents no wording for the refusal.
+			if keyClass(e.rec.Spec) != classSymmetric {
+				return nil, validation("Encryption context grant constraints are not supported on a key whose key spec is %s: operations with asymmetric and HMAC keys do not take an encryption context.", e.rec.Spec)
+			}
 			for _, op := range in.Operations {
 				if !slices.Contains(contextOps, op) {
 					return nil, validation("Grant operation %s does not support encryption context grant constraints.", op)

@@ -33,20 +33,30 @@ func (s *Service) GetKeyPolicy(ctx context.Context, in *kmsapi.GetKeyPolicyReque
 }
 
 // PutKeyPolicy replaces a customer managed key's policy, after the lockout
-// safety check unless BypassPolicyLockoutSafetyCheck.
+// safety check unless BypassPolicyLockoutSafetyCheck, and only when the
+// principals the policy names exist. The policy is checked before the
+// store transaction (the principals are looked up in IAM); the key's
+// state is checked again within it.
 func (s *Service) PutKeyPolicy(ctx context.Context, in *kmsapi.PutKeyPolicyRequest) (*awsproto.Empty, error) {
 	if err := checkPolicyName(in.PolicyName); err != nil {
 		return nil, err
 	}
 	c := service.CallFrom(ctx)
+	e, ok := service.Found[*keyEntry](c, in)
+	if !ok {
+		var err error
+		if e, _, err = s.resolve(ctx, c, deref(in.KeyId), false); err != nil {
+			return nil, err
+		}
+	}
+	if err := putPolicyAllowed(e.rec); err != nil {
+		return nil, err
+	}
+	if err := s.checkKeyPolicy(ctx, c, e.rec, deref(in.Policy), in.BypassPolicyLockoutSafetyCheck); err != nil {
+		return nil, err
+	}
 	_, err := s.updateKey(ctx, deref(in.KeyId), func(_ store.Tx, rec *keyRecord) error {
-		if err := managed(rec, "PutKeyPolicy"); err != nil {
-			return err
-		}
-		if err := pendingDeletion(rec); err != nil {
-			return err
-		}
-		if err := checkKeyPolicy(c, rec, deref(in.Policy), in.BypassPolicyLockoutSafetyCheck); err != nil {
+		if err := putPolicyAllowed(rec); err != nil {
 			return err
 		}
 		rec.Policy = deref(in.Policy)
@@ -56,6 +66,15 @@ func (s *Service) PutKeyPolicy(ctx context.Context, in *kmsapi.PutKeyPolicyReque
 		return nil, err
 	}
 	return &awsproto.Empty{}, nil
+}
+
+// putPolicyAllowed refuses PutKeyPolicy on AWS managed keys and on keys
+// pending deletion.
+func putPolicyAllowed(rec *keyRecord) error {
+	if err := managed(rec, "PutKeyPolicy"); err != nil {
+		return err
+	}
+	return pendingDeletion(rec)
 }
 
 // ListKeyPolicies lists the names of a key's policies: always "default".

@@ -65,6 +65,17 @@
 // policy plus one statement allowing the caller that action. The
 // authorizer then allows the request as the key policy would, while an
 // explicit Deny in the key policy, an SCP or an IAM policy still wins.
+// A grant allows only operations its key supports, and encryption-context
+// constraints (whose keys compare without regard to case, their values
+// exactly) only on symmetric encryption keys. A key policy may name only
+// principals that exist (see principals.go): rampart's accounts and their
+// IAM users and roles.
+//
+// # AWS managed keys
+//
+// alias/aws/<service> names an AWS managed key, created on first use: by
+// the service (Secrets Manager's data keys), or by DescribeKey on one of
+// the predefined AWS aliases (managed_keys.go).
 //
 // # Background work
 //
@@ -157,6 +168,10 @@ type Service struct {
 	// managedMu serialises the first-use creation of AWS managed keys.
 	managedMu sync.Mutex
 
+	// principals, when set (CheckPrincipals), tells which principals a key
+	// policy may name.
+	principals Principals
+
 	stopOnce sync.Once
 	stop     chan struct{}
 
@@ -202,7 +217,7 @@ func (s *Service) Close() {
 func (s *Service) Register(r *service.Registry) {
 	// Keys.
 	service.Handle(r, kmsapi.OpCreateKey, s.CreateKey, service.Rule[kmsapi.CreateKeyRequest]{Action: "kms:CreateKey", Context: createKeyContext})
-	service.Handle(r, kmsapi.OpDescribeKey, s.DescribeKey, keyRule(s, keyOp[kmsapi.DescribeKeyRequest]{action: "kms:DescribeKey", grantOp: kmsapi.GrantOperationDescribekey, alias: true,
+	service.Handle(r, kmsapi.OpDescribeKey, s.DescribeKey, keyRule(s, keyOp[kmsapi.DescribeKeyRequest]{action: "kms:DescribeKey", grantOp: kmsapi.GrantOperationDescribekey, alias: true, predefined: true,
 		keyID: func(in *kmsapi.DescribeKeyRequest) *string { return in.KeyId }, tokens: func(in *kmsapi.DescribeKeyRequest) []string { return in.GrantTokens }}))
 	service.Handle(r, kmsapi.OpListKeys, s.ListKeys, service.Rule[kmsapi.ListKeysRequest]{Action: "kms:ListKeys"})
 	service.Handle(r, kmsapi.OpEnableKey, s.EnableKey, keyRule(s, keyOp[kmsapi.EnableKeyRequest]{action: "kms:EnableKey", keyID: func(in *kmsapi.EnableKeyRequest) *string { return in.KeyId }}))

@@ -21,8 +21,6 @@ func TestManagedKeyARN(t *testing.T) {
 	if arn, err := w.ManagedKeyARN(ctx, acct, "us-east-1", "secretsmanager"); err != nil || arn != "" {
 		t.Fatalf("before first use: %q, %v; want none", arn, err)
 	}
-	_, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/secretsmanager")})
-	wantErr(t, err, "NotFoundException", 400, "")
 
 	// Secrets Manager's first use creates the key.
 	if _, err := sm.NewFromConfig(srv.Config()).CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("s"), SecretString: aws.String("v")}); err != nil {
@@ -57,7 +55,14 @@ func TestManagedKeyARN(t *testing.T) {
 			t.Fatalf("%v: %q, %v; want none", tc, arn, err)
 		}
 	}
+	// DescribeKey in another Region creates that Region's own managed key
+	// (see TestDescribePredefinedAlias).
 	west := kms.NewFromConfig(srv.Config(), func(o *kms.Options) { o.Region = "us-west-2" })
-	_, err = west.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/secretsmanager")})
-	wantErr(t, err, "NotFoundException", 400, "")
+	dw, err := west.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/secretsmanager")})
+	if err != nil || aws.ToString(dw.KeyMetadata.Arn) == aws.ToString(d.KeyMetadata.Arn) {
+		t.Fatalf("DescribeKey in us-west-2: %v", err)
+	}
+	if arn, err := w.ManagedKeyARN(ctx, acct, "us-west-2", "secretsmanager"); err != nil || arn != aws.ToString(dw.KeyMetadata.Arn) {
+		t.Fatalf("ManagedKeyARN in us-west-2: %q, %v", arn, err)
+	}
 }

@@ -154,7 +154,11 @@ func (s *Service) ensureManagedKey(ctx context.Context, c *service.Call, svc str
 // principals of the account may use it through that service, and read its
 // metadata directly.
 func managedPolicy(account, region, svc string) string {
-	via := svc + "." + region + ".amazonaws.com"
+	name := svc
+	if v := predefinedAliases[svc]; v != "" {
+		name = v
+	}
+	via := name + "." + region + ".amazonaws.com"
 	return `{
   "Version" : "2012-10-17",
   "Id" : "auto-` + svc + `-2",
@@ -182,4 +186,35 @@ func managedPolicy(account, region, svc string) string {
     "Resource" : "*"
   } ]
 }`
+}
+
+// predefinedAliases are the AWS aliases (alias/aws/<key>) of AWS managed
+// keys that DescribeKey creates on first use, each with the service that
+// uses the key (kms:ViaService: EBS volumes are encrypted through EC2).
+// "If you call the DescribeKey operation on a predefined AWS alias, that
+// is, an AWS alias with no key ID, AWS KMS creates an AWS managed key.
+// Then, it associates the alias with the new KMS key, and returns the
+// KeyId and Arn of the new KMS key in the response." (DescribeKey API
+// reference). Any other alias/aws/ name is not found.
+var predefinedAliases = map[string]string{
+	"acm": "acm", "backup": "backup", "codecommit": "codecommit", "dynamodb": "dynamodb", "ebs": "ec2",
+	"elasticfilesystem": "elasticfilesystem", "es": "es", "glue": "glue", "kinesis": "kinesis",
+	"kinesisvideo": "kinesisvideo", "lambda": "lambda", "rds": "rds", "redshift": "redshift", "s3": "s3",
+	"secretsmanager": "secretsmanager", "sns": "sns", "sqs": "sqs", "ssm": "ssm", "xray": "xray",
+}
+
+// ensurePredefined creates the AWS managed key of the predefined AWS alias
+// that ref names, when ref names one of the caller's own account and
+// region that does not exist yet; created reports whether ref names such
+// an alias (then the caller resolves it again). The key and its alias are
+// written in one transaction.
+func (s *Service) ensurePredefined(ctx context.Context, c *service.Call, ref keyRef) (created bool, err error) {
+	svc, ok := strings.CutPrefix(ref.alias, "alias/aws/")
+	if !ok || predefinedAliases[svc] == "" || c.Principal == nil || ref.account != c.Principal.Account || ref.region != c.Region {
+		return false, nil
+	}
+	if err := s.ensureManagedKey(ctx, c, svc); err != nil {
+		return false, err
+	}
+	return true, nil
 }

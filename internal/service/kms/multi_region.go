@@ -206,7 +206,7 @@ func (s *Service) ReplicateKey(ctx context.Context, in *kmsapi.ReplicateKeyReque
 		State: kmsapi.KeyStateEnabled, Created: c.Now, Tags: tags,
 	}
 	if in.Policy != nil {
-		if err := checkKeyPolicy(c, replica, *in.Policy, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		if err := s.checkKeyPolicy(ctx, c, replica, *in.Policy, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return nil, err
 		}
 		replica.Policy = *in.Policy
