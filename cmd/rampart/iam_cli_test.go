@@ -15,6 +15,7 @@ func TestIAMScenarioCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the AWS CLI")
 	}
+	t.Parallel() // its own rampart dev and CLI home: shares nothing with the other scenarios
 	requireCLI(t)
 	bin := buildRampart(t)
 	ep := startDev(t, bin)

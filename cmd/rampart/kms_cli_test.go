@@ -91,6 +91,7 @@ func TestKMSWithCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the AWS CLI")
 	}
+	t.Parallel() // its own rampart dev and CLI home: shares nothing with the other scenarios
 	requireCLI(t)
 	ep := startDev(t, buildRampart(t))
 
