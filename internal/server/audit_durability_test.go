@@ -157,6 +157,21 @@ func TestAuditAsyncReads(t *testing.T) {
 
 func stringPtr(s string) *string { return &s }
 
+// failingServer serves srv's registry through an audit Writer whose
+// commits fail while fa.fail is set; cfg signs for it as srv's root user.
+func failingServer(t *testing.T, asyncReads bool) (srv *rampartest.Server, fa *failingAudit, w *audit.Writer, hs *httptest.Server, cfg aws.Config) {
+	t.Helper()
+	srv = rampartest.Start(t)
+	fa = &failingAudit{Store: srv.Store}
+	w = audit.NewWriter(fa, audit.Options{})
+	t.Cleanup(func() { w.Close() })
+	hs = httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w, AuditAsyncReads: asyncReads}))
+	t.Cleanup(hs.Close)
+	cfg = srv.Config()
+	cfg.BaseEndpoint = stringPtr(hs.URL)
+	return srv, fa, w, hs, cfg
+}
+
 // failingAudit is a store whose audit commits fail while fail is set.
 type failingAudit struct {
 	store.Store
@@ -175,14 +190,7 @@ func (f *failingAudit) AppendAudit(ctx context.Context, rows []store.AuditRow) e
 // after it (a CreateKey changes nothing and answers InternalFailure) and
 // health says failing, even when the store has recovered.
 func TestAuditGapRefusesCalls(t *testing.T) {
-	srv := rampartest.Start(t)
-	fa := &failingAudit{Store: srv.Store}
-	w := audit.NewWriter(fa, audit.Options{})
-	defer w.Close()
-	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w, AuditAsyncReads: true}))
-	defer hs.Close()
-	cfg := srv.Config()
-	cfg.BaseEndpoint = stringPtr(hs.URL)
+	srv, fa, w, hs, cfg := failingServer(t, true)
 	ctx := context.Background()
 
 	fa.fail.Store(true)
@@ -225,14 +233,7 @@ func TestAuditGapRefusesCalls(t *testing.T) {
 // whose record is not stored) and leaves no gap: once the store recovers,
 // calls are served and health is ok.
 func TestAuditFailureWithoutAsyncReads(t *testing.T) {
-	srv := rampartest.Start(t)
-	fa := &failingAudit{Store: srv.Store}
-	w := audit.NewWriter(fa, audit.Options{})
-	defer w.Close()
-	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
-	defer hs.Close()
-	cfg := srv.Config()
-	cfg.BaseEndpoint = stringPtr(hs.URL)
+	_, fa, w, hs, cfg := failingServer(t, false)
 	ctx := context.Background()
 
 	fa.fail.Store(true)
@@ -263,14 +264,7 @@ func TestAuditFailureWithoutAsyncReads(t *testing.T) {
 // is refused before its handler runs and health says failing, even once
 // the store has recovered.
 func TestAuditFailureOfAChangeRefusesCalls(t *testing.T) {
-	srv := rampartest.Start(t)
-	fa := &failingAudit{Store: srv.Store}
-	w := audit.NewWriter(fa, audit.Options{})
-	defer w.Close()
-	hs := httptest.NewServer(server.New(server.Config{Registry: srv.Registry, Authn: srv.Authn, Audit: w}))
-	defer hs.Close()
-	cfg := srv.Config()
-	cfg.BaseEndpoint = stringPtr(hs.URL)
+	_, fa, w, hs, cfg := failingServer(t, false)
 	ctx := context.Background()
 
 	fa.fail.Store(true)
