@@ -132,7 +132,7 @@ func Backup(ctx context.Context, dataDir, storeURL string, w io.Writer) (*Backup
 	}
 	st, err := openStoreReadOnly(ctx, dataDir, storeURL)
 	if err != nil {
-		if errors.Is(err, store.ErrSchemaTooNew) || errors.Is(err, sqlite.ErrSchemaTooOld) || errors.Is(err, postgres.ErrSchemaTooOld) {
+		if errors.Is(err, store.ErrSchemaTooNew) || errors.Is(err, store.ErrSchemaTooOld) {
 			return nil, fmt.Errorf("refusing to back up (a backup never migrates the store): %w", err)
 		}
 		return nil, err

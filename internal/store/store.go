@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -21,7 +22,27 @@ var (
 	// ErrSchemaTooNew is returned by a backend's Open when the database was
 	// migrated by a newer rampart than the running binary.
 	ErrSchemaTooNew = errors.New("store: database schema is newer than this binary")
+	// ErrSchemaTooOld is returned by a backend's read-only Open when the
+	// database's schema is older than the binary's (a read-write Open
+	// would migrate it).
+	ErrSchemaTooOld = errors.New("store: database schema is older than this binary")
 )
+
+// CheckSchema compares a database's schema version, have, with the
+// binary's, want, as every backend's Open does: a newer one is
+// ErrSchemaTooNew; an older one is ErrSchemaTooOld when the store is
+// opened read-only (a read-write Open migrates it).
+func CheckSchema(have, want int, readOnly bool) error {
+	switch {
+	case have > want:
+		return fmt.Errorf("%w: database is at version %d, this binary knows versions up to %d; upgrade rampart",
+			ErrSchemaTooNew, have, want)
+	case have < want && readOnly:
+		return fmt.Errorf("%w: database is at version %d, this binary's is %d; use the rampart that wrote it, or start this one's server on it once (which migrates it)",
+			ErrSchemaTooOld, have, want)
+	}
+	return nil
+}
 
 // Store is the storage every service uses. One Update is one durable transaction.
 //

@@ -196,9 +196,8 @@ func (s *Store) migrate(ctx context.Context, c *pgx.Conn) (err error) {
 	if err := c.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 		return err
 	}
-	if have > len(migrations) {
-		return fmt.Errorf("%w: database is at version %d, this binary knows versions up to %d; upgrade rampart",
-			store.ErrSchemaTooNew, have, len(migrations))
+	if err := store.CheckSchema(have, len(migrations), false); err != nil {
+		return err
 	}
 	for v := have + 1; v <= len(migrations); v++ {
 		if _, err := c.Exec(ctx, migrations[v-1]); err != nil {

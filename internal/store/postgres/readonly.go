@@ -13,16 +13,12 @@ import (
 // ReadOnly makes [Open] open an existing store without changing it: every
 // session runs with default_transaction_read_only on, no migration runs, a
 // schema version other than this binary's is refused (newer: an error
-// wrapping [store.ErrSchemaTooNew]; older: [ErrSchemaTooOld]) instead of
+// wrapping [store.ErrSchemaTooNew]; older: [store.ErrSchemaTooOld]) instead of
 // being migrated, and no change listener starts. This is how `rampart
 // backup` opens a store that other nodes may be serving.
 func ReadOnly() Option {
 	return func(c *config) { c.readOnly = true }
 }
-
-// ErrSchemaTooOld is returned by a [ReadOnly] Open when the store's schema
-// is older than this binary's (a read-write Open would migrate it).
-var ErrSchemaTooOld = errors.New("postgres: database schema is older than this binary")
 
 // checkSchema is migrate's read-only counterpart: it reads the schema
 // version and the installation id and changes nothing.
@@ -46,13 +42,8 @@ func (s *Store) checkSchema(ctx context.Context, c *pgx.Conn) error {
 	if err := c.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 		return err
 	}
-	switch {
-	case have > len(migrations):
-		return fmt.Errorf("%w: database is at version %d, this binary knows versions up to %d; upgrade rampart",
-			store.ErrSchemaTooNew, have, len(migrations))
-	case have < len(migrations):
-		return fmt.Errorf("%w: database is at version %d, this binary's is %d; use the rampart that wrote it, or start this one's server on it once (which migrates it)",
-			ErrSchemaTooOld, have, len(migrations))
+	if err := store.CheckSchema(have, len(migrations), true); err != nil {
+		return err
 	}
 	if err := c.QueryRow(ctx, "SELECT v FROM meta WHERE k = $1", metaInstallationID).Scan(&s.installationID); err != nil {
 		return fmt.Errorf("installation id: %w", err)

@@ -55,7 +55,7 @@ func TestReadOnly(t *testing.T) {
 		name, stmt string
 		want       error
 	}{
-		{"older schema", "DELETE FROM schema_migrations", postgres.ErrSchemaTooOld},
+		{"older schema", "DELETE FROM schema_migrations", store.ErrSchemaTooOld},
 		{"newer schema", "INSERT INTO schema_migrations(version) VALUES (999)", store.ErrSchemaTooNew},
 	} {
 		if _, err := c.Exec(ctx, tc.stmt); err != nil {

@@ -16,7 +16,7 @@ import (
 // anything in it or beside it: the file is opened with SQLite's mode=ro and
 // every connection is query_only; no migration runs, and a database whose
 // schema version is not this binary's is refused (newer: an error wrapping
-// [store.ErrSchemaTooNew]; older: [ErrSchemaTooOld]) instead of being
+// [store.ErrSchemaTooNew]; older: [store.ErrSchemaTooOld]) instead of being
 // migrated; the audit log is read as a reader without taking its lock, so a
 // server starting meanwhile still owns it; audit rows left in the audit
 // table are read there, not moved. A missing file is an error, not a new
@@ -31,10 +31,6 @@ func ReadOnly() Option {
 
 // ErrReadOnlyStore is returned by Update on a store opened [ReadOnly].
 var ErrReadOnlyStore = errors.New("sqlite: the store is opened read-only")
-
-// ErrSchemaTooOld is returned by a [ReadOnly] Open when the database's
-// schema is older than this binary's (a read-write Open would migrate it).
-var ErrSchemaTooOld = errors.New("sqlite: database schema is older than this binary")
 
 // readOnlyDSN is the driver's name for path opened read-only: a file: URI,
 // which the driver hands to SQLite whole, so that mode=ro takes effect (a
@@ -71,13 +67,8 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	if err := c.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 		return err
 	}
-	switch {
-	case have > len(migrations):
-		return fmt.Errorf("%w: database is at version %d, this binary knows versions up to %d; upgrade rampart",
-			store.ErrSchemaTooNew, have, len(migrations))
-	case have < len(migrations):
-		return fmt.Errorf("%w: database is at version %d, this binary's is %d; use the rampart that wrote it, or start this one's server on it once (which migrates it)",
-			ErrSchemaTooOld, have, len(migrations))
+	if err := store.CheckSchema(have, len(migrations), true); err != nil {
+		return err
 	}
 	if err := c.QueryRowContext(ctx, "SELECT v FROM meta WHERE k = ?", metaInstallationID).Scan(&s.installationID); err != nil {
 		return fmt.Errorf("installation id: %w", err)

@@ -173,7 +173,7 @@ func TestReadOnly(t *testing.T) {
 		words      string
 	}{
 		{"newer schema", "INSERT INTO schema_migrations(version, applied_at) VALUES (999, 0)", store.ErrSchemaTooNew, "version 999"},
-		{"older schema", "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)", sqlite.ErrSchemaTooOld, "start this one's server"},
+		{"older schema", "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)", store.ErrSchemaTooOld, "start this one's server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := t.TempDir()

@@ -214,9 +214,8 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 	if err := c.c.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 		return err
 	}
-	if have > len(migrations) {
-		return fmt.Errorf("%w: database is at version %d, this binary knows versions up to %d; upgrade rampart",
-			store.ErrSchemaTooNew, have, len(migrations))
+	if err := store.CheckSchema(have, len(migrations), false); err != nil {
+		return err
 	}
 	now := time.Now().UnixNano()
 	for v := have + 1; v <= len(migrations); v++ {
