@@ -155,8 +155,10 @@ func isAbsent(v reflect.Value) bool {
 // Manager's "ARN" is "arn" (its CloudTrail guide: "aRN" was standardised
 // to "arn" in February 2024).
 func ctName(name string) string {
-	if name != "" && strings.ToUpper(name) == name {
-		return strings.ToLower(name)
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 'A' || c > 'Z' {
+			return LowerCamel(name) // the common case, with no allocation to find out
+		}
 	}
-	return LowerCamel(name)
+	return strings.ToLower(name)
 }
